@@ -1,0 +1,50 @@
+// Runs every compiled test file under dist/test with node's test runner.
+// Node 20 does not expand globs and exits 0 when given no files, so the files
+// are listed here and an empty list is an error.
+//
+// Usage: node scripts/test.mjs [substring ...]   (filters files by path)
+import { spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+
+function walk(dir) {
+  if (!existsSync(dir)) return []
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name)
+    return statSync(p).isDirectory() ? walk(p) : p.endsWith('.test.js') ? [p] : []
+  })
+}
+
+const filters = process.argv.slice(2)
+const all = walk('dist/test').sort()
+const files = filters.length ? all.filter((f) => filters.some((s) => f.includes(s))) : all
+if (files.length === 0) {
+  console.error(
+    `test: no test files found under dist/test${filters.length ? ` matching ${filters.join(', ')}` : ''} (did the build run?)`,
+  )
+  process.exit(1)
+}
+
+// Fast tests run two at a time; end-to-end tests (several processes each) one at a time.
+const groups = [
+  { name: 'unit+integration', files: files.filter((f) => !f.includes('/e2e/')), concurrency: 2 },
+  { name: 'e2e', files: files.filter((f) => f.includes('/e2e/')), concurrency: 1 },
+]
+let failed = false
+for (const g of groups) {
+  if (g.files.length === 0) continue
+  console.log(`\n# ${g.name}: ${g.files.length} files`)
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--enable-source-maps',
+      '--test',
+      `--test-concurrency=${g.concurrency}`,
+      '--test-reporter=spec',
+      ...g.files,
+    ],
+    { stdio: 'inherit', env: { ...process.env, RHIO_TEST: '1' } },
+  )
+  if (r.status !== 0) failed = true
+}
+process.exit(failed ? 1 : 0)

@@ -1,0 +1,107 @@
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Child } from './child.js'
+
+export const NATS_SERVER_BIN = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server'
+
+export interface NatsServerOptions {
+  /** Extra nats-server configuration (e.g. an `authorization { … }` block). */
+  config?: string
+  /** Fixed client port; by default the server picks a free one. */
+  port?: number
+  /** Name for logs. */
+  name?: string
+}
+
+/**
+ * A nats-server process with JetStream on a free loopback port and its own
+ * store directory. `stop()`/`start()` restart it on the same port and store, so
+ * tests can simulate an outage; disposing removes everything it created.
+ */
+export class NatsServer implements AsyncDisposable {
+  port = 0
+  private child: Child | undefined
+  private constructor(
+    readonly dir: string,
+    private readonly opts: NatsServerOptions,
+  ) {}
+
+  static async start(opts: NatsServerOptions = {}): Promise<NatsServer> {
+    if (!existsSync(NATS_SERVER_BIN)) {
+      throw new Error(
+        `nats-server binary not found at ${NATS_SERVER_BIN}; install it (apt-get install -y nats-server) or set NATS_SERVER_BIN`,
+      )
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'rhio-nats-'))
+    const s = new NatsServer(dir, opts)
+    s.port = opts.port ?? 0
+    try {
+      await s.start()
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true })
+      throw err
+    }
+    return s
+  }
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`
+  }
+
+  get running(): boolean {
+    return this.child?.running ?? false
+  }
+
+  get output(): string {
+    return this.child?.output ?? ''
+  }
+
+  /** (Re)starts the server; after the first start it keeps its port. */
+  async start(): Promise<void> {
+    if (this.running) return
+    const conf = join(this.dir, 'server.conf')
+    await writeFile(
+      conf,
+      [
+        `listen: 127.0.0.1:${this.port === 0 ? -1 : this.port}`,
+        `jetstream { store_dir: "${join(this.dir, 'js')}" }`,
+        this.opts.config ?? '',
+      ].join('\n'),
+    )
+    const child = new Child(this.opts.name ?? 'nats-server', NATS_SERVER_BIN, ['-c', conf])
+    this.child = child
+    try {
+      const m = await child.waitForOutput(
+        /Listening for client connections on [^\s]*:(\d+)/,
+        15_000,
+      )
+      this.port = Number(m[1])
+      await child.waitForOutput(/Server is ready/, 15_000)
+    } catch (err) {
+      await child.kill()
+      throw err
+    }
+  }
+
+  /** Graceful stop (SIGTERM); data stays for a later `start()`. */
+  async stop(): Promise<void> {
+    await this.child?.stop('SIGTERM')
+  }
+
+  /** Hard stop (SIGKILL). */
+  async kill(): Promise<void> {
+    await this.child?.kill()
+  }
+
+  async restart(): Promise<void> {
+    await this.stop()
+    await this.start()
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.kill()
+    await rm(this.dir, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,95 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Child } from './child.js'
+
+const require = createRequire(import.meta.url)
+const S3RVER_BIN = require.resolve('s3rver/bin/s3rver.js')
+
+/** s3rver accepts any credentials; tests use these. */
+export const S3_TEST_CREDENTIALS = { access_key: 'S3RVER', secret_key: 'S3RVER' } as const
+export const S3_TEST_REGION = 'us-east-1'
+
+export interface S3ServerOptions {
+  /** Buckets to create at start (as directories, which is how s3rver stores them). */
+  buckets?: string[]
+  name?: string
+}
+
+/**
+ * An s3rver process (a real S3 HTTP server from npm) on a free loopback port
+ * with its own data directory. s3rver needs `--openssl-legacy-provider` on
+ * Node 17+. It lacks AbortMultipartUpload/ListMultipartUploads, mis-serves
+ * suffix ranges and ignores If-None-Match; code under test must not rely on them.
+ */
+export class S3Server implements AsyncDisposable {
+  port = 0
+  private child: Child | undefined
+  private constructor(
+    readonly dir: string,
+    private readonly opts: S3ServerOptions,
+  ) {}
+
+  static async start(opts: S3ServerOptions = {}): Promise<S3Server> {
+    const dir = await mkdtemp(join(tmpdir(), 'rhio-s3-'))
+    for (const b of opts.buckets ?? []) await mkdir(join(dir, b), { recursive: true })
+    const s = new S3Server(dir, opts)
+    try {
+      await s.start()
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true })
+      throw err
+    }
+    return s
+  }
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.port}`
+  }
+
+  get running(): boolean {
+    return this.child?.running ?? false
+  }
+
+  /** (Re)starts the server; after the first start it keeps its port and data. */
+  async start(): Promise<void> {
+    if (this.running) return
+    const child = new Child(this.opts.name ?? 's3rver', process.execPath, [
+      '--openssl-legacy-provider',
+      S3RVER_BIN,
+      '-d',
+      this.dir,
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(this.port),
+      '--no-vhost-buckets',
+    ])
+    this.child = child
+    try {
+      const m = await child.waitForOutput(/S3rver listening on [^\s]*:(\d+)/, 15_000)
+      this.port = Number(m[1])
+    } catch (err) {
+      await child.kill()
+      throw err
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.child?.stop('SIGTERM')
+  }
+
+  async kill(): Promise<void> {
+    await this.child?.kill()
+  }
+
+  async createBucket(name: string): Promise<void> {
+    await mkdir(join(this.dir, name), { recursive: true })
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.kill()
+    await rm(this.dir, { recursive: true, force: true })
+  }
+}
