@@ -1,0 +1,114 @@
+/**
+ * The holder's side of a sync session: stream every matching log from the
+ * requester's heights (catch-up), then keep the session open and push new
+ * batches as they are stored (live). Filters are applied per entry, and a
+ * filtered batch travels as a subset with a multiproof. Progress messages
+ * assert coverage where nothing matched and double as heartbeats.
+ */
+import { subsetBatch } from '../core/batch.js'
+import { equalBytes } from '../core/codec.js'
+import { decodeEntry } from '../core/entry.js'
+import type { FrameStore } from './frame-store.js'
+import { filterContains } from '../core/subject.js'
+import { parseLogId, selectorMatchesEntry } from './kinds.js'
+import type { LogRegistry } from './registry.js'
+import type { Selector, SyncMessage } from '../p2p/messages.js'
+
+export interface ServeOptions {
+  registry: LogRegistry
+  selector: Selector
+  known: ReadonlyMap<string, number>
+  send: (m: SyncMessage) => Promise<void>
+  signal: AbortSignal
+  heartbeatMs: number
+  maxEntryBytes: number
+}
+
+/** Serves until the signal aborts or sending fails. Returns false if refused. */
+export async function serve(o: ServeOptions): Promise<boolean> {
+  const { registry, selector } = o
+  if (!registry.covers(selector)) {
+    await o.send({
+      type: 'reject',
+      code: 'not-holder',
+      message: 'this node does not hold all of the requested data',
+    })
+    return false
+  }
+  const running = new Map<string, Promise<void>>()
+  const start = (store: FrameStore): void => {
+    if (running.has(store.info.logId) || !equalBytes(store.info.author, selector.author)) return
+    if (!registry.matching(selector).includes(store)) return
+    running.set(store.info.logId, serveLog(o, store))
+  }
+  const unsubscribe = registry.onNewLog(start)
+  try {
+    for (const store of registry.matching(selector)) start(store)
+    await new Promise<void>((resolve) => {
+      if (o.signal.aborted) resolve()
+      o.signal.addEventListener('abort', () => resolve(), { once: true })
+    })
+  } finally {
+    unsubscribe()
+    await Promise.allSettled(running.values())
+  }
+  return true
+}
+
+async function serveLog(o: ServeOptions, store: FrameStore): Promise<void> {
+  const logId = store.info.logId
+  const knownHeight = o.known.get(logId) ?? 0
+  if (knownHeight + 1 < store.low) {
+    // The history the requester needs is no longer here.
+    await o.send({ type: 'unavailable', logId, low: store.low })
+    return
+  }
+  await o.send({ type: 'log', logId, low: store.low, head: store.head })
+  let next = knownHeight + 1
+  let covered = knownHeight
+  let lastSend = Date.now()
+  // When the requester wants the whole log, entries need no decoding to filter.
+  const scope = parseLogId(logId)
+  const wholeLog =
+    scope?.kind === 'blobs' ||
+    (scope?.kind === 'nats' && o.selector.filters.some((f) => filterContains(f, scope.subject)))
+  try {
+    while (!o.signal.aborted) {
+      // Every batch ending at or below this head is already stored, so the
+      // read below sees it; anything above it is read on the next round.
+      const headBefore = store.head
+      for await (const sb of store.read(next)) {
+        if (o.signal.aborted) return
+        const h = sb.batch.header
+        let keep: number[]
+        if (wholeLog && h.firstSeq >= next) {
+          keep = sb.batch.items.map((_, i) => i)
+        } else {
+          keep = []
+          sb.batch.items.forEach((it, i) => {
+            const e = decodeEntry(it.bytes, o.maxEntryBytes)
+            if (e.seq >= next && selectorMatchesEntry(o.selector, e)) keep.push(i)
+          })
+        }
+        next = h.lastSeq + 1
+        if (keep.length === 0) continue
+        if (h.firstSeq > covered + 1)
+          await o.send({ type: 'progress', logId, through: h.firstSeq - 1, head: store.head })
+        await o.send({ type: 'batch', batch: subsetBatch(sb.batch, sb.leaves, keep) })
+        covered = h.lastSeq
+        lastSend = Date.now()
+      }
+      // coverage asserted by the source without entries (advance)
+      if (headBefore >= next) next = headBefore + 1
+      if (covered < next - 1 || Date.now() - lastSend >= o.heartbeatMs) {
+        covered = next - 1
+        await o.send({ type: 'progress', logId, through: covered, head: store.head })
+        lastSend = Date.now()
+      }
+      const wait = AbortSignal.any([o.signal, AbortSignal.timeout(o.heartbeatMs)])
+      await store.waitForHead(next - 1, wait)
+    }
+  } catch (err) {
+    if (!o.signal.aborted) throw err
+  }
+}

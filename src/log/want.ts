@@ -1,0 +1,364 @@
+/**
+ * The requester's side of one subscription to an author's logs (a `Want`):
+ * verifies what sessions deliver, drops what it already has (an entry that
+ * arrives by push and by sync, or from two peers, is delivered once), hands new
+ * entries to the application in order with backpressure, forwards them into
+ * this node's frame stores so it can serve them on, and persists the heights
+ * the application has durably acknowledged.
+ *
+ * Heights are per (author, log): everything up to `height` that matches the
+ * want's filters has been delivered. After a restart sync resumes from the
+ * durable height, so at most the entries between the last persisted height and
+ * the crash are received again (bounded by `persistEvery`).
+ */
+import type { Logger } from 'pino'
+import {
+  subsetBatch,
+  verifyBatch,
+  type SignatureVerifier,
+  type SignatureCache,
+  type VerifiedEntry,
+} from '../core/batch.js'
+import { toHex } from '../core/codec.js'
+import { digest } from '../core/hash.js'
+import { filtersCovered } from '../core/subject.js'
+import type { Selector, SyncMessage } from '../p2p/messages.js'
+import type { P2PMetrics } from '../p2p/metrics.js'
+import type { StateStore } from '../state/state-store.js'
+import { selectorMatchesEntry, selectorMatchesLog } from './kinds.js'
+import type { LogRegistry } from './registry.js'
+
+export interface Delivery {
+  author: Uint8Array
+  logId: string
+  entries: VerifiedEntry[]
+  /** Highest seq of the log this delivery covers. */
+  through: number
+  /** 64-hex key of the peer it came from. */
+  peer: string
+  /** Call once every entry is durably stored. */
+  ack(): void
+}
+
+export interface LogConsumer {
+  /** Resolves when the delivery is accepted (this is the backpressure point). */
+  deliver(d: Delivery): Promise<void>
+}
+
+export type HandleResult = { ok: true } | { ok: false; reason: string; detail: string }
+
+interface LogState {
+  logId: string
+  /** Delivered (accepted by the consumer). */
+  height: number
+  /** Acknowledged as durably stored. */
+  durable: number
+  /** Durable height last written to the state store. */
+  persisted: number
+  pending: Array<{ through: number; acked: boolean }>
+  /** Best head any holder reported. */
+  head: number
+  lastPeer?: string
+  lastUpdate?: number
+}
+
+export interface WantStatus {
+  logId: string
+  height: number
+  durable: number
+  head: number
+  lag: number
+  lastPeer?: string
+  lastUpdate?: number
+}
+
+export interface WantOptions {
+  selector: Selector
+  consumer: LogConsumer
+  state: StateStore
+  registry: LogRegistry
+  networkId: Uint8Array
+  verify: SignatureVerifier
+  sigCache: SignatureCache
+  maxEntries: number
+  maxEntryBytes: number
+  /** Persist heights at least every this many delivered entries. */
+  persistEvery: number
+  persistDelayMs?: number
+  logger: Logger
+  metrics?: P2PMetrics
+}
+
+export class Want {
+  readonly selector: Selector
+  readonly authorHex: string
+  private readonly logs = new Map<string, LogState>()
+  private chain: Promise<unknown> = Promise.resolve()
+  private persistTimer: NodeJS.Timeout | undefined
+  private unpersistedEntries = 0
+  private persisting: Promise<void> = Promise.resolve()
+  private readonly waiters = new Set<() => void>()
+
+  constructor(private readonly o: WantOptions) {
+    this.selector = o.selector
+    this.authorHex = toHex(o.selector.author)
+  }
+
+  private stateKey(logId: string): string {
+    return `heights.${this.authorHex}.${this.selector.kind}.${toHex(digest(new TextEncoder().encode(logId))).slice(0, 32)}`
+  }
+
+  /** Loads durable heights; resets logs whose stored filters do not cover the current ones. */
+  async load(): Promise<void> {
+    const prefix = `heights.${this.authorHex}.${this.selector.kind}.`
+    for (const key of await this.o.state.keys(prefix)) {
+      const v = await this.o.state.get<{ logId: string; height: number; filters: string[] }>(key)
+      if (!v || typeof v.logId !== 'string' || typeof v.height !== 'number') continue
+      const covered =
+        this.selector.kind === 'nats'
+          ? filtersCovered(v.filters, this.selector.filters)
+          : this.selector.filters.every((f) => v.filters.includes(f))
+      const height = covered ? v.height : 0
+      if (!covered) {
+        this.o.logger.info(
+          { author: this.authorHex, log: v.logId },
+          'subscription filters widened: re-syncing this log from the start',
+        )
+      }
+      this.logs.set(v.logId, {
+        logId: v.logId,
+        height,
+        durable: height,
+        persisted: height,
+        pending: [],
+        head: height,
+      })
+    }
+  }
+
+  /** Heights to send in a sync request. */
+  known(): Array<{ logId: string; height: number }> {
+    return [...this.logs.values()].map((l) => ({ logId: l.logId, height: l.height }))
+  }
+
+  status(): WantStatus[] {
+    return [...this.logs.values()].map((l) => {
+      const s: WantStatus = {
+        logId: l.logId,
+        height: l.height,
+        durable: l.durable,
+        head: l.head,
+        lag: Math.max(0, l.head - l.durable),
+      }
+      if (l.lastPeer !== undefined) s.lastPeer = l.lastPeer
+      if (l.lastUpdate !== undefined) s.lastUpdate = l.lastUpdate
+      return s
+    })
+  }
+
+  /** Resolves once every log's durable height has reached the given heads (tests, status). */
+  durableHeight(logId: string): number {
+    return this.logs.get(logId)?.durable ?? 0
+  }
+
+  /** Processes one message from a session, serialised with all other sessions of this want. */
+  handle(peer: string, msg: SyncMessage): Promise<HandleResult> {
+    const next = this.chain.then(() => this.process(peer, msg))
+    this.chain = next.catch(() => undefined)
+    return next
+  }
+
+  private log(logId: string): LogState {
+    let l = this.logs.get(logId)
+    if (!l) {
+      l = { logId, height: 0, durable: 0, persisted: 0, pending: [], head: 0 }
+      this.logs.set(logId, l)
+    }
+    return l
+  }
+
+  private async process(peer: string, msg: SyncMessage): Promise<HandleResult> {
+    switch (msg.type) {
+      case 'log': {
+        if (!selectorMatchesLog(this.selector, msg.logId))
+          return { ok: false, reason: 'unwanted-log', detail: msg.logId }
+        const l = this.log(msg.logId)
+        l.head = Math.max(l.head, msg.head)
+        this.updateLag(l)
+        return { ok: true }
+      }
+      case 'progress': {
+        if (!selectorMatchesLog(this.selector, msg.logId))
+          return { ok: false, reason: 'unwanted-log', detail: msg.logId }
+        const l = this.log(msg.logId)
+        l.head = Math.max(l.head, msg.head, msg.through)
+        if (msg.through > l.height) {
+          const store = await this.o.registry.open({
+            author: this.selector.author,
+            logId: msg.logId,
+            kind: this.selector.kind,
+          })
+          // only a store that is continuous with what we have may claim the extra coverage
+          if (store.head >= l.height && store.head > 0) await store.advance(msg.through)
+          await this.deliver(l, peer, [], msg.through)
+        }
+        this.updateLag(l)
+        return { ok: true }
+      }
+      case 'batch':
+        return this.onBatch(peer, msg.batch)
+      default:
+        return { ok: true }
+    }
+  }
+
+  private async onBatch(
+    peer: string,
+    batch: Extract<SyncMessage, { type: 'batch' }>['batch'],
+  ): Promise<HandleResult> {
+    const h = batch.header
+    if (!selectorMatchesLog(this.selector, h.logId))
+      return { ok: false, reason: 'unwanted-log', detail: h.logId }
+    const v = verifyBatch(batch, {
+      networkId: this.o.networkId,
+      author: this.selector.author,
+      verify: this.o.verify,
+      cache: this.o.sigCache,
+      maxEntries: this.o.maxEntries,
+      maxPayload: this.o.maxEntryBytes,
+    })
+    if (!v.ok) return { ok: false, reason: v.reason, detail: v.detail }
+    const l = this.log(h.logId)
+    l.head = Math.max(l.head, h.lastSeq)
+    if (h.lastSeq <= l.height) {
+      this.o.metrics?.entriesDuplicate.inc({ kind: this.selector.kind }, v.entries.length)
+      return { ok: true }
+    }
+    if (h.firstSeq > l.height + 1) {
+      return { ok: false, reason: 'gap', detail: `batch starts at ${h.firstSeq}, have ${l.height}` }
+    }
+    const keep: number[] = []
+    const fresh: VerifiedEntry[] = []
+    let dup = 0
+    v.entries.forEach((e, i) => {
+      if (e.seq <= l.height) dup++
+      else if (selectorMatchesEntry(this.selector, e)) {
+        keep.push(i)
+        fresh.push(e)
+      }
+    })
+    if (dup) this.o.metrics?.entriesDuplicate.inc({ kind: this.selector.kind }, dup)
+    this.o.metrics?.entriesReceived.inc({ kind: this.selector.kind }, fresh.length)
+    // keep a copy to serve to others (this node is a forwarder for what it wants)
+    const store = await this.o.registry.open({
+      author: h.author,
+      logId: h.logId,
+      kind: this.selector.kind,
+    })
+    if (h.lastSeq > store.head) {
+      const sub = subsetBatch(batch, v.leaves, keep)
+      await store.append({ batch: sub, leaves: keep.map((i) => v.leaves[i]!) })
+    }
+    await this.deliver(l, peer, fresh, h.lastSeq)
+    this.updateLag(l)
+    return { ok: true }
+  }
+
+  private async deliver(
+    l: LogState,
+    peer: string,
+    entries: VerifiedEntry[],
+    through: number,
+  ): Promise<void> {
+    const mark = { through, acked: false }
+    l.pending.push(mark)
+    l.height = through
+    l.lastPeer = peer
+    l.lastUpdate = Date.now()
+    this.unpersistedEntries += entries.length
+    await this.o.consumer.deliver({
+      author: this.selector.author,
+      logId: l.logId,
+      entries,
+      through,
+      peer,
+      ack: () => this.ack(l, mark),
+    })
+  }
+
+  private ack(l: LogState, mark: { through: number; acked: boolean }): void {
+    mark.acked = true
+    let moved = false
+    while (l.pending.length > 0 && l.pending[0]!.acked) {
+      l.durable = Math.max(l.durable, l.pending.shift()!.through)
+      moved = true
+    }
+    if (!moved) return
+    this.o.metrics?.logHeight.set({ author: this.authorHex, log: l.logId }, l.durable)
+    this.updateLag(l)
+    for (const w of this.waiters) w()
+    if (this.unpersistedEntries >= this.o.persistEvery) void this.persist()
+    else this.persistTimer ??= setTimeout(() => void this.persist(), this.o.persistDelayMs ?? 250)
+  }
+
+  private updateLag(l: LogState): void {
+    this.o.metrics?.logLag.set(
+      { author: this.authorHex, log: l.logId },
+      Math.max(0, l.head - l.durable),
+    )
+  }
+
+  /** Writes changed durable heights to the state store. */
+  persist(): Promise<void> {
+    if (this.persistTimer) clearTimeout(this.persistTimer)
+    this.persistTimer = undefined
+    this.unpersistedEntries = 0
+    this.persisting = this.persisting.then(async () => {
+      for (const l of this.logs.values()) {
+        if (l.durable <= l.persisted) continue
+        const height = l.durable
+        try {
+          await this.o.state.put(this.stateKey(l.logId), {
+            logId: l.logId,
+            height,
+            filters: this.selector.filters,
+          })
+          l.persisted = Math.max(l.persisted, height)
+        } catch (err) {
+          this.o.logger.warn(
+            { err: (err as Error).message, log: l.logId },
+            'could not persist sync height; will retry',
+          )
+          this.persistTimer ??= setTimeout(() => void this.persist(), 1000)
+        }
+      }
+    })
+    return this.persisting
+  }
+
+  /** Resolves when `logId` is durable through `seq`, or rejects on timeout. */
+  waitDurable(logId: string, seq: number, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if ((this.logs.get(logId)?.durable ?? 0) >= seq) {
+          clearTimeout(t)
+          this.waiters.delete(check)
+          resolve()
+        }
+      }
+      const t = setTimeout(() => {
+        this.waiters.delete(check)
+        reject(new Error(`log ${logId} not durable through ${seq} within ${timeoutMs} ms`))
+      }, timeoutMs)
+      this.waiters.add(check)
+      check()
+    })
+  }
+
+  async close(): Promise<void> {
+    await this.chain
+    await this.persist()
+    if (this.persistTimer) clearTimeout(this.persistTimer)
+    this.persistTimer = undefined
+  }
+}

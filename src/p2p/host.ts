@@ -1,0 +1,67 @@
+/**
+ * The libp2p host: TCP (or the in-memory transport for simulations) + Noise +
+ * Yamux, with the node's Ed25519 key as its identity, so the libp2p PeerId and
+ * rhio's 64-hex public key name the same node.
+ *
+ * Network isolation: every rhio protocol id embeds the network id
+ * (`/rhio/<first 16 hex of BLAKE3(network_id)>/<name>/1`), so nodes of
+ * different networks share no protocol and exchange no rhio data; the peer
+ * manager also closes connections to such peers.
+ */
+import '../polyfill.js'
+import { noise } from '@chainsafe/libp2p-noise'
+import { generateKeyPairFromSeed, publicKeyFromRaw } from '@libp2p/crypto/keys'
+import { identify } from '@libp2p/identify'
+import type { ComponentLogger, ConnectionGater, Libp2p, PeerId } from '@libp2p/interface'
+import { memory } from '@libp2p/memory'
+import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
+import { createLibp2p } from 'libp2p'
+import { toHex } from '../core/codec.js'
+
+export type TransportKind = 'tcp' | 'memory'
+
+export interface HostOptions {
+  /** The node's 32-byte Ed25519 seed. */
+  seed: Uint8Array
+  networkId: Uint8Array
+  transport: TransportKind
+  /** Multiaddrs to listen on, e.g. `/ip4/0.0.0.0/tcp/9102` or `/memory/a`. */
+  listen: string[]
+  maxConnections: number
+  gater?: ConnectionGater
+  logger?: ComponentLogger
+}
+
+export function protocolId(networkId: Uint8Array, name: string): string {
+  return `/rhio/${toHex(networkId).slice(0, 16)}/${name}/1`
+}
+
+export async function createHost(o: HostOptions): Promise<Libp2p> {
+  const privateKey = await generateKeyPairFromSeed('Ed25519', o.seed)
+  return createLibp2p({
+    privateKey,
+    addresses: { listen: o.listen },
+    transports: [o.transport === 'memory' ? memory() : tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify() },
+    connectionManager: { maxConnections: o.maxConnections },
+    ...(o.gater ? { connectionGater: o.gater } : {}),
+    ...(o.logger ? { logger: o.logger } : {}),
+    start: false,
+  })
+}
+
+/** The 32-byte Ed25519 public key behind a PeerId, if it is an Ed25519 id. */
+export function peerPublicKey(peer: PeerId): Uint8Array | undefined {
+  const pk = peer.publicKey
+  if (!pk || pk.type !== 'Ed25519') return undefined
+  return pk.raw
+}
+
+export function peerIdFromRhioKey(publicKey: Uint8Array): PeerId {
+  // Ed25519 public keys are small enough to be inlined in the peer id.
+  return peerIdFromPublicKey(publicKeyFromRaw(publicKey))
+}

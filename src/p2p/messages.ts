@@ -1,0 +1,173 @@
+/**
+ * Wire messages of rhio's p2p protocols (hello and sync). Each message is one
+ * frame (see framing.ts): a type byte followed by its fields, encoded with the
+ * canonical codec in core/codec.ts. Decoding never trusts lengths beyond the
+ * configured limits.
+ */
+import { DecodeError, Reader, Writer } from '../core/codec.js'
+import {
+  decodeSignedBatch,
+  encodeSignedBatch,
+  MAX_LOG_ID_BYTES,
+  type SignedBatch,
+} from '../core/batch.js'
+
+export const PROTOCOL_VERSION = 1
+
+export type LogKind = 'nats' | 'blobs'
+const KIND_CODE: Record<LogKind, number> = { nats: 1, blobs: 2 }
+
+/** What a node wants from, or holds of, one author's data. */
+export interface Selector {
+  author: Uint8Array
+  kind: LogKind
+  /** NATS subject filters, or bucket names for blobs. */
+  filters: string[]
+}
+
+export interface Hello {
+  version: number
+  holds: Selector[]
+  wants: Selector[]
+}
+
+export type SyncMessage =
+  | { type: 'request'; selector: Selector; known: Array<{ logId: string; height: number }> }
+  | { type: 'log'; logId: string; low: number; head: number }
+  | { type: 'batch'; batch: SignedBatch }
+  | { type: 'progress'; logId: string; through: number; head: number }
+  | { type: 'unavailable'; logId: string; low: number }
+  | { type: 'reject'; code: string; message: string }
+
+export interface Limits {
+  maxEntries: number
+  maxEntryBytes: number
+}
+
+const MAX_FILTERS = 1024
+const MAX_SELECTORS = 4096
+const MAX_KNOWN = 65_536
+
+function writeSelector(w: Writer, s: Selector): void {
+  w.raw(s.author).u8(KIND_CODE[s.kind]).varint(s.filters.length)
+  for (const f of s.filters) w.string(f)
+}
+
+function readKind(r: Reader): LogKind {
+  const k = r.u8()
+  if (k === 1) return 'nats'
+  if (k === 2) return 'blobs'
+  throw new DecodeError(`unknown log kind ${k}`)
+}
+
+function readSelector(r: Reader): Selector {
+  const author = r.raw(32)
+  const kind = readKind(r)
+  const n = r.varint()
+  if (n > MAX_FILTERS) throw new DecodeError(`too many filters: ${n}`)
+  const filters: string[] = []
+  for (let i = 0; i < n; i++) filters.push(r.string(4096))
+  return { author, kind, filters }
+}
+
+export function encodeHello(h: Hello): Uint8Array {
+  const w = new Writer().u8(1).varint(h.version).varint(h.holds.length)
+  for (const s of h.holds) writeSelector(w, s)
+  w.varint(h.wants.length)
+  for (const s of h.wants) writeSelector(w, s)
+  return w.finish()
+}
+
+export function decodeHello(bytes: Uint8Array): Hello {
+  const r = new Reader(bytes)
+  if (r.u8() !== 1) throw new DecodeError('not a hello message')
+  const version = r.varint()
+  const readList = (): Selector[] => {
+    const n = r.varint()
+    if (n > MAX_SELECTORS) throw new DecodeError(`too many selectors: ${n}`)
+    return Array.from({ length: n }, () => readSelector(r))
+  }
+  const holds = readList()
+  const wants = readList()
+  r.end()
+  return { version, holds, wants }
+}
+
+const T_REQUEST = 1
+const T_LOG = 2
+const T_BATCH = 3
+const T_PROGRESS = 4
+const T_UNAVAILABLE = 5
+const T_REJECT = 6
+
+export function encodeSync(m: SyncMessage): Uint8Array {
+  const w = new Writer(m.type === 'batch' ? 1024 : 64)
+  switch (m.type) {
+    case 'request':
+      w.u8(T_REQUEST)
+      writeSelector(w, m.selector)
+      w.varint(m.known.length)
+      for (const k of m.known) w.string(k.logId).varint(k.height)
+      break
+    case 'log':
+      w.u8(T_LOG).string(m.logId).varint(m.low).varint(m.head)
+      break
+    case 'batch':
+      w.u8(T_BATCH)
+      encodeSignedBatch(w, m.batch)
+      break
+    case 'progress':
+      w.u8(T_PROGRESS).string(m.logId).varint(m.through).varint(m.head)
+      break
+    case 'unavailable':
+      w.u8(T_UNAVAILABLE).string(m.logId).varint(m.low)
+      break
+    case 'reject':
+      w.u8(T_REJECT).string(m.code).string(m.message)
+      break
+  }
+  return w.finish()
+}
+
+export function decodeSync(bytes: Uint8Array, limits: Limits): SyncMessage {
+  const r = new Reader(bytes)
+  const t = r.u8()
+  let m: SyncMessage
+  switch (t) {
+    case T_REQUEST: {
+      const selector = readSelector(r)
+      const n = r.varint()
+      if (n > MAX_KNOWN) throw new DecodeError(`too many known logs: ${n}`)
+      const known = Array.from({ length: n }, () => ({
+        logId: r.string(MAX_LOG_ID_BYTES),
+        height: r.varint(),
+      }))
+      m = { type: 'request', selector, known }
+      break
+    }
+    case T_LOG:
+      m = { type: 'log', logId: r.string(MAX_LOG_ID_BYTES), low: r.varint(), head: r.varint() }
+      break
+    case T_BATCH:
+      m = { type: 'batch', batch: decodeSignedBatch(r, limits) }
+      break
+    case T_PROGRESS:
+      m = {
+        type: 'progress',
+        logId: r.string(MAX_LOG_ID_BYTES),
+        through: r.varint(),
+        head: r.varint(),
+      }
+      break
+    case T_UNAVAILABLE:
+      m = { type: 'unavailable', logId: r.string(MAX_LOG_ID_BYTES), low: r.varint() }
+      break
+    case T_REJECT:
+      m = { type: 'reject', code: r.string(256), message: r.string(4096) }
+      break
+    default:
+      throw new DecodeError(`unknown sync message type ${t}`)
+  }
+  r.end()
+  return m
+}

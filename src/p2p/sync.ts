@@ -1,0 +1,357 @@
+/**
+ * The sync protocol over libp2p: one stream per (requester, holder, want).
+ * The requester sends its heights; the holder streams what is missing and
+ * then keeps pushing new batches (live replication is the tail of the sync
+ * stream). Sessions to every covering peer (up to `maxUpstreams`, the author
+ * first) run concurrently; the want drops duplicates. Failed sessions retry
+ * with backoff; every resync interval the set of sessions is re-checked.
+ */
+import type { Connection, Libp2p, Stream } from '@libp2p/interface'
+import type { Logger } from 'pino'
+import { equalBytes, toHex } from '../core/codec.js'
+import { describeError } from '../errors.js'
+import { serve } from '../log/serve.js'
+import type { LogRegistry } from '../log/registry.js'
+import { selectorCovers } from '../log/kinds.js'
+import type { Want } from '../log/want.js'
+import { FramedStream } from './framing.js'
+import { peerPublicKey, protocolId } from './host.js'
+import { decodeSync, encodeSync, type SyncMessage } from './messages.js'
+import type { P2PMetrics } from './metrics.js'
+import type { PeerManager, PeerView } from './peers.js'
+
+export interface SyncServiceOptions {
+  host: Libp2p
+  peers: PeerManager
+  registry: LogRegistry
+  networkId: Uint8Array
+  maxFrameBytes: number
+  maxEntries: number
+  maxEntryBytes: number
+  /** Concurrent sessions served plus requested. */
+  maxSessions: number
+  heartbeatMs?: number
+  resyncIntervalMs: number
+  maxUpstreams?: number
+  logger: Logger
+  metrics?: P2PMetrics
+}
+
+/** How much each kind of bad input counts towards a ban. */
+const PENALTY: Record<string, number> = {
+  'bad-signature': 5,
+  'bad-proof': 5,
+  'wrong-author': 5,
+  'wrong-network': 5,
+  malformed: 2,
+  oversized: 2,
+  gap: 2,
+  'unwanted-log': 1,
+  'bad-seq': 5,
+  'wrong-log': 2,
+}
+
+interface Session {
+  want: Want
+  peer: string
+  abort: AbortController
+  done: Promise<void>
+  state: 'connecting' | 'open' | 'backoff'
+  since: number
+  lastError?: string
+  messages: number
+}
+
+export interface SessionStatus {
+  author: string
+  kind: string
+  peer: string
+  state: string
+  since: number
+  messages: number
+  lastError?: string
+}
+
+export class SyncService {
+  private readonly proto: string
+  private readonly wants: Want[] = []
+  private readonly sessions = new Map<string, Session>()
+  private serving = 0
+  private readonly abort = new AbortController()
+  private timer: NodeJS.Timeout | undefined
+  private started = false
+  private readonly unsubs: Array<() => void> = []
+  private readonly heartbeatMs: number
+
+  constructor(private readonly o: SyncServiceOptions) {
+    this.proto = protocolId(o.networkId, 'sync')
+    this.heartbeatMs = o.heartbeatMs ?? 5_000
+  }
+
+  addWant(want: Want): void {
+    this.wants.push(want)
+    if (this.started) this.reconcile()
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return
+    this.started = true
+    await this.o.host.handle(this.proto, (stream, conn) => this.onInbound(stream, conn), {
+      maxInboundStreams: this.o.maxSessions,
+      maxOutboundStreams: this.o.maxSessions,
+    })
+    this.unsubs.push(this.o.peers.onHello(() => this.reconcile()))
+    this.unsubs.push(this.o.peers.onGone(() => this.reconcile()))
+    this.timer = setInterval(() => this.reconcile(), this.o.resyncIntervalMs)
+    this.reconcile()
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    if (this.timer) clearInterval(this.timer)
+    for (const u of this.unsubs) u()
+    this.abort.abort()
+    const all = [...this.sessions.values()]
+    for (const s of all) s.abort.abort()
+    await Promise.allSettled(all.map((s) => s.done))
+    this.sessions.clear()
+    await this.o.host.unhandle(this.proto).catch(() => {})
+  }
+
+  status(): SessionStatus[] {
+    return [...this.sessions.values()].map((s) => {
+      const v: SessionStatus = {
+        author: s.want.authorHex,
+        kind: s.want.selector.kind,
+        peer: s.peer,
+        state: s.state,
+        since: s.since,
+        messages: s.messages,
+      }
+      if (s.lastError !== undefined) v.lastError = s.lastError
+      return v
+    })
+  }
+
+  get servingCount(): number {
+    return this.serving
+  }
+
+  /** Peers that can serve `want`, best first (the author, then others). */
+  private upstreams(want: Want): PeerView[] {
+    const out: PeerView[] = []
+    for (const p of this.o.peers.list()) {
+      if (!p.connected || !p.hello) continue
+      const isAuthor = equalBytes(p.publicKey, want.selector.author)
+      const holds = p.hello.holds.some(
+        (h) =>
+          equalBytes(h.author, want.selector.author) &&
+          (isAuthor ? h.kind === want.selector.kind : selectorCovers(h, want.selector)),
+      )
+      if (holds) out.push(p)
+    }
+    return out
+      .sort((a, b) => rank(b, want) - rank(a, want) || a.id.localeCompare(b.id))
+      .slice(0, this.o.maxUpstreams ?? 3)
+  }
+
+  /** Starts sessions that should run and stops those that should not. */
+  private reconcile(): void {
+    if (!this.started) return
+    const desired = new Set<string>()
+    for (const want of this.wants) {
+      for (const p of this.upstreams(want)) {
+        const key = `${want.authorHex}/${want.selector.kind}/${p.id}`
+        desired.add(key)
+        if (!this.sessions.has(key)) this.startSession(key, want, p.id)
+      }
+    }
+    for (const [key, s] of this.sessions) {
+      if (!desired.has(key)) s.abort.abort()
+    }
+  }
+
+  private startSession(key: string, want: Want, peer: string): void {
+    const abort = new AbortController()
+    const s: Session = {
+      want,
+      peer,
+      abort,
+      state: 'connecting',
+      since: Date.now(),
+      messages: 0,
+      done: Promise.resolve(),
+    }
+    this.sessions.set(key, s)
+    this.o.metrics?.sessions.inc({ role: 'requester' })
+    s.done = this.runSession(s).finally(() => {
+      this.o.metrics?.sessions.dec({ role: 'requester' })
+      if (this.sessions.get(key) === s) this.sessions.delete(key)
+    })
+  }
+
+  private async runSession(s: Session): Promise<void> {
+    let failures = 0
+    const signal = s.abort.signal
+    while (!signal.aborted && !this.abort.signal.aborted) {
+      const peer = this.o.peers.get(s.peer)
+      if (!peer?.connected) return
+      s.state = 'connecting'
+      let framed: FramedStream | undefined
+      try {
+        const stream = await this.o.host.dialProtocol(peer.peerId, this.proto, {
+          signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]),
+        })
+        stream.inactivityTimeout = Number.POSITIVE_INFINITY
+        framed = new FramedStream(stream, { maxFrameBytes: this.o.maxFrameBytes })
+        await framed.write(
+          encodeSync({ type: 'request', selector: s.want.selector, known: s.want.known() }),
+          signal,
+        )
+        s.state = 'open'
+        s.since = Date.now()
+        const outcome = await this.readSession(s, framed, signal)
+        if (outcome === 'rejected') {
+          await sleep(this.o.resyncIntervalMs, signal)
+          continue
+        }
+        failures = 0
+      } catch (err) {
+        if (signal.aborted) break
+        s.lastError = describeError(err)
+        this.o.logger.debug(
+          { peer: s.peer, author: s.want.authorHex, err: s.lastError },
+          'sync session failed',
+        )
+      } finally {
+        framed?.abort(new Error('session closed'))
+      }
+      if (signal.aborted) break
+      failures++
+      s.state = 'backoff'
+      await sleep(
+        Math.min(30_000, 250 * 2 ** Math.min(failures, 7)) * (0.8 + Math.random() * 0.4),
+        signal,
+      )
+    }
+  }
+
+  private async readSession(
+    s: Session,
+    framed: FramedStream,
+    signal: AbortSignal,
+  ): Promise<'ended' | 'rejected'> {
+    const limits = { maxEntries: this.o.maxEntries, maxEntryBytes: this.o.maxEntryBytes }
+    for (;;) {
+      // A live session hears at least a heartbeat every heartbeatMs.
+      const frame = await framed.read(
+        AbortSignal.any([signal, AbortSignal.timeout(this.heartbeatMs * 3)]),
+      )
+      if (!frame) return 'ended'
+      this.o.metrics?.syncBytes.inc({ direction: 'in' }, frame.length)
+      let msg: SyncMessage
+      try {
+        msg = decodeSync(frame, limits)
+      } catch (err) {
+        this.o.peers.penalize(s.peer, 'malformed', PENALTY.malformed)
+        throw err
+      }
+      s.messages++
+      if (msg.type === 'reject') {
+        s.lastError = `${msg.code}: ${msg.message}`
+        return 'rejected'
+      }
+      if (msg.type === 'unavailable') {
+        s.lastError = `history of ${msg.logId} below ${msg.low} is not available from this peer`
+        continue
+      }
+      const r = await s.want.handle(s.peer, msg)
+      if (!r.ok) {
+        this.o.peers.penalize(s.peer, r.reason, PENALTY[r.reason] ?? 1)
+        throw new Error(`rejected ${msg.type} from ${s.peer}: ${r.reason} (${r.detail})`)
+      }
+    }
+  }
+
+  private async onInbound(stream: Stream, conn: Connection): Promise<void> {
+    const pk = peerPublicKey(conn.remotePeer)
+    const peer = pk ? toHex(pk) : conn.remotePeer.toString()
+    const framed = new FramedStream(stream, { maxFrameBytes: this.o.maxFrameBytes })
+    const ac = new AbortController()
+    const signal = AbortSignal.any([ac.signal, this.abort.signal])
+    stream.inactivityTimeout = Number.POSITIVE_INFINITY
+    const send = async (m: SyncMessage): Promise<void> => {
+      const bytes = encodeSync(m)
+      this.o.metrics?.syncBytes.inc({ direction: 'out' }, bytes.length)
+      await framed.write(bytes, signal)
+    }
+    if (this.serving >= this.o.maxSessions) {
+      await send({ type: 'reject', code: 'busy', message: 'too many sync sessions' }).catch(
+        () => {},
+      )
+      await framed.closeWrite()
+      return
+    }
+    this.serving++
+    this.o.metrics?.sessions.inc({ role: 'holder' })
+    try {
+      const first = await framed.read(AbortSignal.any([signal, AbortSignal.timeout(10_000)]))
+      if (!first) return
+      let msg: SyncMessage
+      try {
+        msg = decodeSync(first, {
+          maxEntries: this.o.maxEntries,
+          maxEntryBytes: this.o.maxEntryBytes,
+        })
+      } catch {
+        this.o.peers.penalize(peer, 'malformed', PENALTY.malformed)
+        return
+      }
+      if (msg.type !== 'request') {
+        this.o.peers.penalize(peer, 'malformed', PENALTY.malformed)
+        return
+      }
+      // The requester sends nothing more; its closing or resetting ends the session.
+      void framed
+        .read(signal)
+        .then(() => ac.abort())
+        .catch(() => ac.abort())
+      const known = new Map(msg.known.map((k) => [k.logId, k.height]))
+      await serve({
+        registry: this.o.registry,
+        selector: msg.selector,
+        known,
+        send,
+        signal,
+        heartbeatMs: this.heartbeatMs,
+        maxEntryBytes: this.o.maxEntryBytes,
+      })
+    } catch (err) {
+      if (!signal.aborted)
+        this.o.logger.debug({ peer, err: describeError(err) }, 'serving sync session failed')
+    } finally {
+      ac.abort()
+      this.serving--
+      this.o.metrics?.sessions.dec({ role: 'holder' })
+      framed.abort(new Error('session closed'))
+    }
+  }
+}
+
+function rank(p: PeerView, want: Want): number {
+  return equalBytes(p.publicKey, want.selector.author) ? 1 : 0
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve()
+    const t = setTimeout(done, ms)
+    function done(): void {
+      clearTimeout(t)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done, { once: true })
+  })
+}
