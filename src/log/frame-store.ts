@@ -111,9 +111,10 @@ export class MemoryFrameStore implements FrameStore {
     const h = stored.batch.header
     if (h.lastSeq <= this._head) return
     if (h.firstSeq > this._head + 1) {
-      throw new RangeError(
-        `batch ${h.firstSeq}..${h.lastSeq} leaves a gap after head ${this._head}`,
-      )
+      // cannot chain to what is stored: restart the store at this batch
+      this.batches = []
+      this.bytes = 0
+      this._low = h.firstSeq
     }
     this.batches.push(stored)
     for (const it of stored.batch.items) this.bytes += it.bytes.length

@@ -98,6 +98,7 @@ export class Want {
   private unpersistedEntries = 0
   private persisting: Promise<void> = Promise.resolve()
   private readonly waiters = new Set<() => void>()
+  private abandoned = false
 
   constructor(private readonly o: WantOptions) {
     this.selector = o.selector
@@ -297,6 +298,7 @@ export class Want {
     this.o.metrics?.logHeight.set({ author: this.authorHex, log: l.logId }, l.durable)
     this.updateLag(l)
     for (const w of this.waiters) w()
+    if (this.abandoned) return
     if (this.unpersistedEntries >= this.o.persistEvery) void this.persist()
     else this.persistTimer ??= setTimeout(() => void this.persist(), this.o.persistDelayMs ?? 250)
   }
@@ -314,6 +316,7 @@ export class Want {
     this.persistTimer = undefined
     this.unpersistedEntries = 0
     this.persisting = this.persisting.then(async () => {
+      if (this.abandoned) return
       for (const l of this.logs.values()) {
         if (l.durable <= l.persisted) continue
         const height = l.durable
@@ -353,6 +356,13 @@ export class Want {
       this.waiters.add(check)
       check()
     })
+  }
+
+  /** Stops persisting (crash simulation): nothing more is written. */
+  abandon(): void {
+    if (this.persistTimer) clearTimeout(this.persistTimer)
+    this.persistTimer = undefined
+    this.abandoned = true
   }
 
   async close(): Promise<void> {

@@ -156,7 +156,7 @@ export class P2PNode {
       sigCache: this.sigCache,
       maxEntries: this.o.limits.maxBatchEntries,
       maxEntryBytes: this.o.limits.maxEntryBytes,
-      persistEvery: this.o.limits.maxBatchEntries,
+      persistEvery: Math.max(1, Math.floor(this.o.limits.maxBatchEntries / 2)),
       logger: this.o.logger.child({ component: 'rhio:sync' }),
       ...(this.o.metrics ? { metrics: this.o.metrics } : {}),
     })
@@ -182,6 +182,18 @@ export class P2PNode {
     await this.host.start()
     await this.peers.start()
     await this.sync.start()
+  }
+
+  /**
+   * Simulates a crash for tests: drops the network without flushing heights
+   * or pending batches. The node cannot be used afterwards.
+   */
+  async kill(): Promise<void> {
+    this.started = false
+    for (const w of this.wants) w.abandon()
+    await this.sync.stop()
+    await this.peers.stop()
+    await this.host.stop()
   }
 
   /** Stops intake first, then flushes state, then closes the network. */

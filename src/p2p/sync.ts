@@ -266,7 +266,8 @@ export class SyncService {
         s.lastError = `history of ${msg.logId} below ${msg.low} is not available from this peer`
         continue
       }
-      const r = await s.want.handle(s.peer, msg)
+      // A consumer blocked on its sink must not keep the session from stopping.
+      const r = await untilAborted(s.want.handle(s.peer, msg), signal)
       if (!r.ok) {
         this.o.peers.penalize(s.peer, r.reason, PENALTY[r.reason] ?? 1)
         throw new Error(`rejected ${msg.type} from ${s.peer}: ${r.reason} (${r.detail})`)
@@ -341,6 +342,25 @@ export class SyncService {
 
 function rank(p: PeerView, want: Want): number {
   return equalBytes(p.publicKey, want.selector.author) ? 1 : 0
+}
+
+/** Resolves like `p`, or rejects as soon as `signal` aborts. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error)
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error)
+    signal.addEventListener('abort', onAbort, { once: true })
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(v)
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(err as Error)
+      },
+    )
+  })
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
