@@ -26,7 +26,8 @@ export function exactLengthBody(
         if (seen > length) throw mismatch(`body yielded more than the declared ${length} bytes`)
         if (chunk.byteLength > 0) yield chunk
       }
-      if (seen !== length) throw mismatch(`body ended after ${seen} of the declared ${length} bytes`)
+      if (seen !== length)
+        throw mismatch(`body ended after ${seen} of the declared ${length} bytes`)
     } catch (err) {
       onError(err)
       throw err

@@ -77,7 +77,7 @@ export async function moveIntoPlace(tmpPath: string, target: string, key: string
 
 /** Removes the empty directories between `filePath` and `stopDir` (S3 has no directories). */
 export async function pruneEmptyParents(filePath: string, stopDir: string): Promise<void> {
-  for (let dir = dirname(filePath); dir.length > stopDir.length && dir.startsWith(stopDir); ) {
+  for (let dir = dirname(filePath); dir.length > stopDir.length && dir.startsWith(stopDir);) {
     try {
       await rmdir(dir)
     } catch {
@@ -91,7 +91,7 @@ export async function pruneEmptyParents(filePath: string, stopDir: string): Prom
 export async function md5OfFile(fh: FileHandle, size: number): Promise<Buffer> {
   const hash = createHash('md5')
   const buf = Buffer.allocUnsafe(Math.min(size, 256 * 1024))
-  for (let pos = 0; pos < size; ) {
+  for (let pos = 0; pos < size;) {
     const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - pos), pos)
     if (bytesRead === 0) break
     hash.update(buf.subarray(0, bytesRead))

@@ -32,7 +32,11 @@ export async function createUpload(multipartDir: string, key: string): Promise<s
 }
 
 /** The staging directory of an open upload of `key`, or S3_NO_SUCH_UPLOAD. */
-export async function uploadDir(multipartDir: string, uploadId: string, key: string): Promise<string> {
+export async function uploadDir(
+  multipartDir: string,
+  uploadId: string,
+  key: string,
+): Promise<string> {
   const noSuchUpload = storeError(
     StoreErrorCode.NO_SUCH_UPLOAD,
     `no multipart upload ${uploadId} for key ${JSON.stringify(key)}`,
@@ -60,12 +64,17 @@ export async function stagePart(dir: string, partNumber: number, tmp: TempFile):
   } catch (err) {
     await rm(tmp.path, { force: true })
     if (errno(err) === 'ENOENT') {
-      throw storeError(StoreErrorCode.NO_SUCH_UPLOAD, `multipart upload was aborted or completed`, err)
+      throw storeError(
+        StoreErrorCode.NO_SUCH_UPLOAD,
+        `multipart upload was aborted or completed`,
+        err,
+      )
     }
     throw err
   }
   for (const other of await readdir(dir)) {
-    if (other.startsWith(`${prefix}.`) && other !== name) await rm(join(dir, other), { force: true })
+    if (other.startsWith(`${prefix}.`) && other !== name)
+      await rm(join(dir, other), { force: true })
   }
   return `"${md5}"`
 }
@@ -103,7 +112,9 @@ export function assemble(
       throw invalid(`part ${p.partNumber} with ETag ${p.etag} was not uploaded`)
     }
     if (i < parts.length - 1 && s.size < MIN_PART_SIZE) {
-      throw invalid(`part ${p.partNumber} has ${s.size} bytes, below the ${MIN_PART_SIZE}-byte minimum`)
+      throw invalid(
+        `part ${p.partNumber} has ${s.size} bytes, below the ${MIN_PART_SIZE}-byte minimum`,
+      )
     }
     md5s.update(Buffer.from(s.md5, 'hex'))
     files.push(s.file)

@@ -97,7 +97,11 @@ export class DirObjectStore implements ObjectStore {
     }
   }
 
-  async head(bucket: string, key: string, opts: SignalOptions = {}): Promise<ObjectInfo | undefined> {
+  async head(
+    bucket: string,
+    key: string,
+    opts: SignalOptions = {},
+  ): Promise<ObjectInfo | undefined> {
     throwIfAborted(opts.signal)
     const dir = await this.bucket(bucket)
     objectPath(dir, key) // validates the key
@@ -114,11 +118,19 @@ export class DirObjectStore implements ObjectStore {
     if (!fh) throw storeError(StoreErrorCode.NO_SUCH_KEY, `${what}: no such key`)
     try {
       const st = await fh.stat()
-      const info = { key, size: st.size, etag: await this.etags.etagOf(dir, key, fh, st), lastModified: st.mtime }
+      const info = {
+        key,
+        size: st.size,
+        etag: await this.etags.etagOf(dir, key, fh, st),
+        lastModified: st.mtime,
+      }
       const stop = Math.min(end ?? st.size, st.size)
       const wholeObject = start === 0 && end === undefined
-      if ((end === start || wholeObject) ? start > st.size : start >= st.size) {
-        throw storeError(StoreErrorCode.INVALID_RANGE, `${what}: range starts at ${start}, size ${st.size}`)
+      if (end === start || wholeObject ? start > st.size : start >= st.size) {
+        throw storeError(
+          StoreErrorCode.INVALID_RANGE,
+          `${what}: range starts at ${start}, size ${st.size}`,
+        )
       }
       if (stop === start) {
         await fh.close()
@@ -194,7 +206,10 @@ export class DirObjectStore implements ObjectStore {
     throwIfAborted(opts.signal)
     const dir = await this.bucket(bucket)
     try {
-      await rm(await uploadDir(storePaths(dir).multipart, uploadId, key), { recursive: true, force: true })
+      await rm(await uploadDir(storePaths(dir).multipart, uploadId, key), {
+        recursive: true,
+        force: true,
+      })
     } catch (err) {
       if (err instanceof RhioError && err.code === StoreErrorCode.NO_SUCH_UPLOAD) return
       throw err
@@ -236,7 +251,12 @@ export class DirObjectStore implements ObjectStore {
     if (!fh) return undefined
     try {
       const st = await fh.stat()
-      return { key, size: st.size, etag: await this.etags.etagOf(dir, key, fh, st), lastModified: st.mtime }
+      return {
+        key,
+        size: st.size,
+        etag: await this.etags.etagOf(dir, key, fh, st),
+        lastModified: st.mtime,
+      }
     } finally {
       await fh.close()
     }
@@ -275,7 +295,13 @@ export class DirObjectStore implements ObjectStore {
   }
 
   /** Records the ETag of a finished temp file, then renames it onto the key. */
-  private async publish(dir: string, key: string, path: string, tmp: TempFile, etag: string): Promise<string> {
+  private async publish(
+    dir: string,
+    key: string,
+    path: string,
+    tmp: TempFile,
+    etag: string,
+  ): Promise<string> {
     try {
       await this.etags.record(dir, key, await stat(tmp.path), etag)
       await moveIntoPlace(tmp.path, path, key)
@@ -328,7 +354,8 @@ async function collectKeys(
       if (key.startsWith(prefix)) out.push(key)
     } else if (e.isDirectory()) {
       const sub = `${key}/`
-      if (sub.startsWith(prefix) || prefix.startsWith(sub)) await collectKeys(dir, sub, prefix, out, signal)
+      if (sub.startsWith(prefix) || prefix.startsWith(sub))
+        await collectKeys(dir, sub, prefix, out, signal)
     }
   }
 }

@@ -21,7 +21,10 @@ export function bucketDir(root: string, bucket: string): string {
     /[/\\\0]/.test(bucket) ||
     Buffer.byteLength(bucket) > MAX_SEGMENT_BYTES
   ) {
-    throw storeError(StoreErrorCode.INVALID_KEY, `bucket name ${JSON.stringify(bucket)} is not usable`)
+    throw storeError(
+      StoreErrorCode.INVALID_KEY,
+      `bucket name ${JSON.stringify(bucket)} is not usable`,
+    )
   }
   return join(root, bucket)
 }
@@ -80,7 +83,8 @@ export function isMissing(err: unknown): boolean {
 export function mapFsError(err: unknown, what: string): RhioError {
   const code = errno(err)
   const message = `${what}: ${err instanceof Error ? err.message : String(err)}`
-  if (code === 'EACCES' || code === 'EPERM') return storeError(StoreErrorCode.ACCESS_DENIED, message, err)
+  if (code === 'EACCES' || code === 'EPERM')
+    return storeError(StoreErrorCode.ACCESS_DENIED, message, err)
   if (code === 'ENAMETOOLONG') return storeError(StoreErrorCode.INVALID_KEY, message, err)
   return storeError(StoreErrorCode.ERROR, message, err)
 }

@@ -67,7 +67,8 @@ export function encodeBaoMeta(meta: BaoMeta): Uint8Array {
 export function decodeBaoMeta(bytes: Uint8Array | string): BaoMeta {
   let value: unknown
   try {
-    const text = typeof bytes === 'string' ? bytes : new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+    const text =
+      typeof bytes === 'string' ? bytes : new TextDecoder('utf-8', { fatal: true }).decode(bytes)
     value = JSON.parse(text)
   } catch (err) {
     throw storeError(StoreErrorCode.META_INVALID, 'meta is not UTF-8 JSON', err)
@@ -81,14 +82,29 @@ function validate(value: unknown): BaoMeta {
   }
   const v = value as Record<string, unknown>
   const meta: BaoMeta = {
-    hash: field(v, 'hash', (x) => typeof x === 'string' && BASE32_HASH.test(x), 'a 52-char base32 hash'),
+    hash: field(
+      v,
+      'hash',
+      (x) => typeof x === 'string' && BASE32_HASH.test(x),
+      'a 52-char base32 hash',
+    ),
     size: field(v, 'size', isCount, 'a non-negative integer'),
     complete: field(v, 'complete', (x) => typeof x === 'boolean', 'a boolean'),
     key: field(v, 'key', (x) => typeof x === 'string' && x !== '', 'a non-empty string'),
     remote_bucket_name: field(v, 'remote_bucket_name', (x) => typeof x === 'string', 'a string'),
   }
-  const publicKey = optional(v, 'public_key', (x) => typeof x === 'string' && HEX64.test(x), '64 hex')
-  const signature = optional(v, 'signature', (x) => typeof x === 'string' && HEX128.test(x), '128 hex')
+  const publicKey = optional(
+    v,
+    'public_key',
+    (x) => typeof x === 'string' && HEX64.test(x),
+    '64 hex',
+  )
+  const signature = optional(
+    v,
+    'signature',
+    (x) => typeof x === 'string' && HEX128.test(x),
+    '128 hex',
+  )
   if ((publicKey === undefined) !== (signature === undefined)) {
     throw invalid('has only one of public_key and signature')
   }

@@ -28,9 +28,11 @@ export interface ObjectStore {
   bucketExists(bucket: string, opts?: SignalOptions): Promise<boolean>
 
   /**
-   * Every object whose key starts with `prefix`, in ascending UTF-8 byte order
-   * of keys, fetched page by page as the iterator is consumed. Meant to be
-   * called on every poll.
+   * Every object whose key starts with `prefix`, fetched page by page as the
+   * iterator is consumed (one request per 1000 keys on S3). Meant to be called
+   * on every poll. Order: ascending UTF-8 bytes of the keys on S3 servers and
+   * the directory store; s3rver walks its directories instead, so callers must
+   * not depend on the order.
    */
   list(bucket: string, opts?: ListOptions): AsyncIterable<ObjectInfo>
 
@@ -39,9 +41,12 @@ export interface ObjectStore {
 
   /**
    * Streams bytes `[start, end)` of an object (end exclusive, clamped to the
-   * object's size). `start` must be below the size unless the range is empty
-   * (`start === end`), else S3_INVALID_RANGE. Nothing is buffered beyond the
-   * stream's highWaterMark. The caller must consume or destroy `body`.
+   * object's size) and reports the object's info from the same request.
+   * `start` must be below the size, except for a whole-object get (no start
+   * and end) or an empty range (`start === end`, at most the size); otherwise
+   * S3_INVALID_RANGE. Never sends a suffix range. Nothing is buffered beyond
+   * the stream's highWaterMark. The caller must consume or destroy `body`
+   * (an S3 body holds a connection until then).
    */
   get(bucket: string, key: string, opts?: GetOptions): Promise<GetResult>
 

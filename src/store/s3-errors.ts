@@ -49,7 +49,8 @@ export function mapS3Error(err: unknown, what: string, signal?: AbortSignal): un
   const e = (typeof err === 'object' && err !== null ? err : {}) as SdkErrorShape
   const name = e.Code ?? e.name ?? 'Error'
   const status = e.$metadata?.httpStatusCode
-  const detail = status === undefined ? `${name}: ${e.message ?? String(err)}` : `${name} (HTTP ${status})`
+  const detail =
+    status === undefined ? `${name}: ${e.message ?? String(err)}` : `${name} (HTTP ${status})`
   const code = classify(name, status, e.code)
   return storeError(code, `${what}: ${detail}`, err)
 }
@@ -62,6 +63,8 @@ function classify(name: string, status: number | undefined, sysCode?: string): S
   if (name === 'NoSuchUpload') return StoreErrorCode.NO_SUCH_UPLOAD
   if (INVALID_PART.has(name)) return StoreErrorCode.INVALID_PART
   if (name === 'InvalidRange' || status === 416) return StoreErrorCode.INVALID_RANGE
+  // A 403 that is not about credentials: the object is archived (e.g. Glacier).
+  if (name === 'InvalidObjectState') return StoreErrorCode.ERROR
   if (ACCESS_DENIED.has(name) || status === 401 || status === 403) {
     return StoreErrorCode.ACCESS_DENIED
   }
@@ -76,5 +79,7 @@ export function isNotImplemented(err: unknown): boolean {
   const e = (typeof err === 'object' && err !== null ? err : {}) as SdkErrorShape
   const name = e.Code ?? e.name
   const status = e.$metadata?.httpStatusCode
-  return name === 'NotImplemented' || name === 'MethodNotAllowed' || status === 501 || status === 405
+  return (
+    name === 'NotImplemented' || name === 'MethodNotAllowed' || status === 501 || status === 405
+  )
 }

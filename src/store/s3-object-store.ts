@@ -110,7 +110,11 @@ export class S3ObjectStore implements ObjectStore {
     } while (token !== undefined)
   }
 
-  async head(bucket: string, key: string, opts: SignalOptions = {}): Promise<ObjectInfo | undefined> {
+  async head(
+    bucket: string,
+    key: string,
+    opts: SignalOptions = {},
+  ): Promise<ObjectInfo | undefined> {
     try {
       const r = await this.call(`head ${bucket}/${key}`, opts.signal, (h) =>
         this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), h),
@@ -131,7 +135,9 @@ export class S3ObjectStore implements ObjectStore {
     if (end === start) return this.emptyRange(bucket, key, start, opts.signal)
     // Never a suffix range (`bytes=-N`): s3rver mis-serves them.
     const range =
-      start === 0 && end === undefined ? undefined : `bytes=${start}-${end === undefined ? '' : end - 1}`
+      start === 0 && end === undefined
+        ? undefined
+        : `bytes=${start}-${end === undefined ? '' : end - 1}`
     const r = await this.call(what, opts.signal, (h) =>
       this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: range }), h),
     )
@@ -156,7 +162,11 @@ export class S3ObjectStore implements ObjectStore {
 
   async put(bucket: string, key: string, body: PutBody, opts: PutOptions = {}): Promise<string> {
     const what = `put ${bucket}/${key}`
-    const input = { Bucket: bucket, Key: key, ContentType: opts.contentType ?? DEFAULT_CONTENT_TYPE }
+    const input = {
+      Bucket: bucket,
+      Key: key,
+      ContentType: opts.contentType ?? DEFAULT_CONTENT_TYPE,
+    }
     const r =
       body instanceof Uint8Array
         ? await this.call(what, opts.signal, (h) =>
@@ -165,8 +175,16 @@ export class S3ObjectStore implements ObjectStore {
               h,
             ),
           )
-        : await this.sendStreamed(what, body.stream, body.length, opts.signal, (Body, abortSignal) =>
-            this.client.send(new PutObjectCommand({ ...input, Body, ContentLength: body.length }), { abortSignal }),
+        : await this.sendStreamed(
+            what,
+            body.stream,
+            body.length,
+            opts.signal,
+            (Body, abortSignal) =>
+              this.client.send(
+                new PutObjectCommand({ ...input, Body, ContentLength: body.length }),
+                { abortSignal },
+              ),
           )
     return normalizeEtag(r.ETag)
   }
@@ -202,10 +220,15 @@ export class S3ObjectStore implements ObjectStore {
     const r =
       body instanceof Uint8Array && body.byteLength === length
         ? await this.call(what, opts.signal, (h) =>
-            this.client.send(new UploadPartCommand({ ...input, Body: body, ContentLength: length }), h),
+            this.client.send(
+              new UploadPartCommand({ ...input, Body: body, ContentLength: length }),
+              h,
+            ),
           )
         : await this.sendStreamed(what, body, length, opts.signal, (Body, abortSignal) =>
-            this.client.send(new UploadPartCommand({ ...input, Body, ContentLength: length }), { abortSignal }),
+            this.client.send(new UploadPartCommand({ ...input, Body, ContentLength: length }), {
+              abortSignal,
+            }),
           )
     return normalizeEtag(r.ETag)
   }
@@ -223,7 +246,9 @@ export class S3ObjectStore implements ObjectStore {
           Bucket: bucket,
           Key: key,
           UploadId: uploadId,
-          MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+          MultipartUpload: {
+            Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })),
+          },
         }),
         h,
       ),
@@ -277,7 +302,10 @@ export class S3ObjectStore implements ObjectStore {
     const info = await this.head(bucket, key, signal ? { signal } : {})
     if (!info) throw storeError(StoreErrorCode.NO_SUCH_KEY, `get ${bucket}/${key}: no such key`)
     if (start > info.size) {
-      throw storeError(StoreErrorCode.INVALID_RANGE, `get ${bucket}/${key}: ${start} > size ${info.size}`)
+      throw storeError(
+        StoreErrorCode.INVALID_RANGE,
+        `get ${bucket}/${key}: ${start} > size ${info.size}`,
+      )
     }
     return { body: emptyBody(), info, start, end: start }
   }
@@ -338,5 +366,10 @@ function objectInfo(
   etag: string | undefined,
   lastModified: Date | undefined,
 ): ObjectInfo {
-  return { key, size: size ?? 0, etag: normalizeEtag(etag), lastModified: lastModified ?? new Date(0) }
+  return {
+    key,
+    size: size ?? 0,
+    etag: normalizeEtag(etag),
+    lastModified: lastModified ?? new Date(0),
+  }
 }

@@ -73,7 +73,11 @@ export class S3Server implements AsyncDisposable {
     region: string
     credentials: { access_key: string; secret_key: string }
   } {
-    return { endpoint: this.endpoint, region: S3_TEST_REGION, credentials: { ...S3_TEST_CREDENTIALS } }
+    return {
+      endpoint: this.endpoint,
+      region: S3_TEST_REGION,
+      credentials: { ...S3_TEST_CREDENTIALS },
+    }
   }
 
   get running(): boolean {

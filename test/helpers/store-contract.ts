@@ -42,7 +42,11 @@ export async function* chunked(bytes: Uint8Array, chunk = 64 * 1024): AsyncGener
   for (let i = 0; i < bytes.length; i += chunk) yield bytes.subarray(i, i + chunk)
 }
 
-export async function keysOf(store: ObjectStore, bucket: string, prefix?: string): Promise<string[]> {
+export async function keysOf(
+  store: ObjectStore,
+  bucket: string,
+  prefix?: string,
+): Promise<string[]> {
   const keys: string[] = []
   for await (const o of store.list(bucket, prefix === undefined ? {} : { prefix })) keys.push(o.key)
   return keys
@@ -118,7 +122,10 @@ export function objectStoreContract(name: string, setup: () => Promise<ContractT
       const b = await freshBucket()
       for (const size of [0, 1, GROUP + 1, 300_000]) {
         const bytes = testBytes(size, 3)
-        const etag = await t.store.put(b, `s/${size}`, { stream: chunked(bytes, 10_000), length: size })
+        const etag = await t.store.put(b, `s/${size}`, {
+          stream: chunked(bytes, 10_000),
+          length: size,
+        })
         assert.equal(etag, md5Etag(bytes))
         assert.ok((await readAll((await t.store.get(b, `s/${size}`)).body)).equals(bytes))
       }
@@ -152,7 +159,10 @@ export function objectStoreContract(name: string, setup: () => Promise<ContractT
         yield testBytes(1000)
         throw boom
       }
-      await assert.rejects(t.store.put(b, 'k', { stream: failing(), length: 5000 }), (err) => err === boom)
+      await assert.rejects(
+        t.store.put(b, 'k', { stream: failing(), length: 5000 }),
+        (err) => err === boom,
+      )
       if (!t.quirks?.keepsAbortedUploads) assert.equal(await t.store.head(b, 'k'), undefined)
     })
 
@@ -184,7 +194,8 @@ export function objectStoreContract(name: string, setup: () => Promise<ContractT
         '.rhio/a/b.txt.rhio.json',
       ]
       for (const k of keys) await t.store.put(b, k, testBytes(3))
-      const utf8Order = (x: string, y: string): number => Buffer.compare(Buffer.from(x), Buffer.from(y))
+      const utf8Order = (x: string, y: string): number =>
+        Buffer.compare(Buffer.from(x), Buffer.from(y))
       const sorted = [...keys].sort(utf8Order)
       const list = async (prefix?: string): Promise<string[]> => {
         const got = await keysOf(t.store, b, prefix)
@@ -194,7 +205,10 @@ export function objectStoreContract(name: string, setup: () => Promise<ContractT
       assert.deepEqual(await list('a/'), ['a/b.txt', 'a/b/c.txt', 'a/b/c/d', 'a/bc'])
       assert.deepEqual(await list('a/b'), ['a/b.txt', 'a/b/c.txt', 'a/b/c/d', 'a/bc'])
       assert.deepEqual(await list('a/b/'), ['a/b/c.txt', 'a/b/c/d'])
-      assert.deepEqual(await list('a'), sorted.filter((k) => k.startsWith('a')))
+      assert.deepEqual(
+        await list('a'),
+        sorted.filter((k) => k.startsWith('a')),
+      )
       assert.deepEqual(await list('.rhio/'), ['.rhio/a/b.txt.rhio.json'])
       assert.deepEqual(await list('nothing/'), [])
       assert.deepEqual(await list('a/b/c.txt'), ['a/b/c.txt'])
@@ -245,7 +259,10 @@ export function objectStoreContract(name: string, setup: () => Promise<ContractT
       const b = await freshBucket()
       assert.equal(await t.store.head(b, 'nope'), undefined)
       await assert.rejects(t.store.get(b, 'nope'), isCode(StoreErrorCode.NO_SUCH_KEY))
-      await assert.rejects(t.store.get(b, 'nope', { start: 0, end: 0 }), isCode(StoreErrorCode.NO_SUCH_KEY))
+      await assert.rejects(
+        t.store.get(b, 'nope', { start: 0, end: 0 }),
+        isCode(StoreErrorCode.NO_SUCH_KEY),
+      )
       const nb = 'no-such-bucket'
       const noBucket = isCode(StoreErrorCode.NO_SUCH_BUCKET)
       await assert.rejects(t.store.head(nb, 'k'), noBucket)
@@ -279,10 +296,19 @@ export function objectStoreContract(name: string, setup: () => Promise<ContractT
       const sizes = [S3_MIN_PART, S3_MIN_PART, S3_MIN_PART, 12_345]
       const total = sizes.reduce((x, y) => x + y, 0)
       const bytes = testBytes(total, 4)
-      const id = await t.store.createMultipart(b, 'big/object.bin', { contentType: 'application/x-test' })
+      const id = await t.store.createMultipart(b, 'big/object.bin', {
+        contentType: 'application/x-test',
+      })
       const offsets = sizes.map((_, i) => sizes.slice(0, i).reduce((x, y) => x + y, 0))
       // Part 2 first goes up with wrong bytes, then again: the later upload wins.
-      await t.store.uploadPart(b, 'big/object.bin', id, 2, chunked(testBytes(S3_MIN_PART, 99)), S3_MIN_PART)
+      await t.store.uploadPart(
+        b,
+        'big/object.bin',
+        id,
+        2,
+        chunked(testBytes(S3_MIN_PART, 99)),
+        S3_MIN_PART,
+      )
       const etags = await Promise.all(
         sizes.map((size, i) => {
           const part = bytes.subarray(offsets[i], (offsets[i] ?? 0) + size)
@@ -311,8 +337,13 @@ export function objectStoreContract(name: string, setup: () => Promise<ContractT
       const digest = createHash('sha256')
       for await (const c of whole.body as AsyncIterable<Buffer>) digest.update(c)
       assert.equal(digest.digest('hex'), createHash('sha256').update(bytes).digest('hex'))
-      const across = await t.store.get(b, 'big/object.bin', { start: S3_MIN_PART - 3, end: S3_MIN_PART + 3 })
-      assert.ok((await readAll(across.body)).equals(bytes.subarray(S3_MIN_PART - 3, S3_MIN_PART + 3)))
+      const across = await t.store.get(b, 'big/object.bin', {
+        start: S3_MIN_PART - 3,
+        end: S3_MIN_PART + 3,
+      })
+      assert.ok(
+        (await readAll(across.body)).equals(bytes.subarray(S3_MIN_PART - 3, S3_MIN_PART + 3)),
+      )
       const tail = await t.store.get(b, 'big/object.bin', { start: total - 100 })
       assert.ok((await readAll(tail.body)).equals(bytes.subarray(total - 100)))
     })
