@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto'
 import type { Stats } from 'node:fs'
-import { readFile, rm, writeFile, mkdir, type FileHandle } from 'node:fs/promises'
+import { mkdir, readFile, rm, writeFile, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
 import { md5OfFile, moveIntoPlace } from './dir-files.js'
 import { isMissing, storePaths } from './dir-paths.js'
-import { randomBytes } from 'node:crypto'
 
 /** An object's ETag together with the identity of the file it was computed for. */
 interface EtagRecord {
@@ -26,6 +26,12 @@ interface EtagRecord {
  */
 export class EtagIndex {
   private readonly cache = new Map<string, EtagRecord>()
+
+  /** The ETag from memory alone, if the file described by `st` is the one it was recorded for. */
+  cached(dir: string, key: string, st: Stats): string | undefined {
+    const rec = this.cache.get(`${dir}\0${key}`)
+    return rec && matches(rec, st) ? rec.etag : undefined
+  }
 
   /** The ETag of the open file `fh` whose stats are `st`, stored as `key` in bucket dir `dir`. */
   async etagOf(dir: string, key: string, fh: FileHandle, st: Stats): Promise<string> {

@@ -11,6 +11,7 @@ import {
   bucketDir,
   errno,
   isMissing,
+  isStorableKey,
   mapFsError,
   objectPath,
   storePaths,
@@ -46,6 +47,13 @@ export interface DirObjectStoreInit {
  * returns keys in UTF-8 byte order. The store's own files live in
  * `<bucket>/.rhio-dirstore/`, hidden from list. Content types are not kept.
  * The embedded default store when no `s3` is configured (demo, tests).
+ *
+ * Limits: keys a filesystem cannot hold fail with S3_INVALID_KEY (see
+ * objectPath); list holds one bucket's matching keys (strings) in memory to
+ * sort them; a file rewritten in place by hand with the same size and mtime
+ * keeps its old ETag; temp files of a killed process stay in
+ * `.rhio-dirstore/tmp/`. Without `fsync`, a crashed process never leaves a
+ * partial object, but a power loss may.
  */
 export class DirObjectStore implements ObjectStore {
   readonly name: string
@@ -245,18 +253,27 @@ export class DirObjectStore implements ObjectStore {
     throw storeError(StoreErrorCode.NO_SUCH_BUCKET, `no bucket ${bucket} (no directory ${dir})`)
   }
 
-  /** Info of the regular file at `key`, or undefined if there is none. */
+  /**
+   * Info of the regular file at `key`, or undefined if there is none. A poll
+   * costs one stat per object while the ETag is cached; the file is opened
+   * (and hashed at most once) only when it is not.
+   */
   private async infoOf(dir: string, key: string): Promise<ObjectInfo | undefined> {
-    const fh = await openFile(objectPath(dir, key))
+    const path = objectPath(dir, key)
+    try {
+      const st = await stat(path)
+      const etag = st.isFile() ? this.etags.cached(dir, key, st) : undefined
+      if (etag !== undefined) return { key, size: st.size, etag, lastModified: st.mtime }
+    } catch (err) {
+      if (isMissing(err)) return undefined
+      throw mapFsError(err, `stat ${key}`)
+    }
+    const fh = await openFile(path)
     if (!fh) return undefined
     try {
       const st = await fh.stat()
-      return {
-        key,
-        size: st.size,
-        etag: await this.etags.etagOf(dir, key, fh, st),
-        lastModified: st.mtime,
-      }
+      const etag = await this.etags.etagOf(dir, key, fh, st)
+      return { key, size: st.size, etag, lastModified: st.mtime }
     } finally {
       await fh.close()
     }
@@ -329,8 +346,9 @@ async function openFile(path: string): Promise<FileHandle | undefined> {
 
 /**
  * Collects the keys under the relative directory `rel` (ending in `/`, or '')
- * that start with `prefix`, skipping the store's own directory, symlinks and
- * anything that is not a regular file.
+ * that start with `prefix`, skipping the store's own directory, symlinks,
+ * anything that is not a regular file, and paths no key can address (longer
+ * than 1024 bytes).
  */
 async function collectKeys(
   dir: string,
@@ -351,7 +369,7 @@ async function collectKeys(
     if (rel === '' && e.name === STORE_DIR) continue
     const key = rel + e.name
     if (e.isFile()) {
-      if (key.startsWith(prefix)) out.push(key)
+      if (key.startsWith(prefix) && isStorableKey(key)) out.push(key)
     } else if (e.isDirectory()) {
       const sub = `${key}/`
       if (sub.startsWith(prefix) || prefix.startsWith(sub))

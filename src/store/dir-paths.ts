@@ -41,6 +41,11 @@ export function objectPath(dir: string, key: string): string {
   return join(dir, ...key.split('/'))
 }
 
+/** True if `key` can be stored (objectPath would not throw). */
+export function isStorableKey(key: string): boolean {
+  return keyProblem(key) === undefined
+}
+
 export function invalidKey(key: string, problem: string): RhioError {
   return storeError(StoreErrorCode.INVALID_KEY, `key ${JSON.stringify(key)} ${problem}`)
 }
