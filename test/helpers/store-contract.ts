@@ -52,6 +52,25 @@ export async function keysOf(
   return keys
 }
 
+/**
+ * Runs `fn` and fails if any error escaped as an uncaught exception meanwhile
+ * (e.g. a body stream's error left without a listener by a pipe()).
+ */
+async function withoutUncaught(fn: () => Promise<void>): Promise<void> {
+  const escaped: unknown[] = []
+  const onUncaught = (err: unknown): void => {
+    escaped.push(err)
+  }
+  process.on('uncaughtException', onUncaught)
+  try {
+    await fn()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  } finally {
+    process.off('uncaughtException', onUncaught)
+  }
+  assert.deepEqual(escaped, [], 'errors escaped as uncaught exceptions')
+}
+
 function isCode(code: string): (err: unknown) => boolean {
   return (err) => {
     assert.ok(hasCode(err, code), `expected ${code}, got ${String(err)}`)
@@ -133,38 +152,40 @@ export function objectStoreContract(name: string, setup: () => Promise<ContractT
       assert.equal(zero?.size, 0)
     })
 
-    test('a streamed body of the wrong length fails with S3_BODY_LENGTH, quickly', async () => {
-      const b = await freshBucket()
-      const started = Date.now()
-      const bytes = testBytes(100_000)
-      await assert.rejects(
-        t.store.put(b, 'short', { stream: chunked(bytes), length: bytes.length + 1 }),
-        isCode(StoreErrorCode.BODY_LENGTH),
-      )
-      await assert.rejects(
-        t.store.put(b, 'long', { stream: chunked(bytes), length: bytes.length - 1 }),
-        isCode(StoreErrorCode.BODY_LENGTH),
-      )
-      assert.ok(Date.now() - started < 5_000, 'no waiting for a socket timeout')
-      if (!t.quirks?.keepsAbortedUploads) {
-        assert.equal(await t.store.head(b, 'short'), undefined)
-        assert.equal(await t.store.head(b, 'long'), undefined)
-      }
-    })
+    test('a streamed body of the wrong length fails with S3_BODY_LENGTH, quickly', () =>
+      withoutUncaught(async () => {
+        const b = await freshBucket()
+        const started = Date.now()
+        const bytes = testBytes(100_000)
+        await assert.rejects(
+          t.store.put(b, 'short', { stream: chunked(bytes), length: bytes.length + 1 }),
+          isCode(StoreErrorCode.BODY_LENGTH),
+        )
+        await assert.rejects(
+          t.store.put(b, 'long', { stream: chunked(bytes), length: bytes.length - 1 }),
+          isCode(StoreErrorCode.BODY_LENGTH),
+        )
+        assert.ok(Date.now() - started < 5_000, 'no waiting for a socket timeout')
+        if (!t.quirks?.keepsAbortedUploads) {
+          assert.equal(await t.store.head(b, 'short'), undefined)
+          assert.equal(await t.store.head(b, 'long'), undefined)
+        }
+      }))
 
-    test('a failing body source fails the put with its own error', async () => {
-      const b = await freshBucket()
-      const boom = new Error('source broke')
-      async function* failing(): AsyncGenerator<Uint8Array> {
-        yield testBytes(1000)
-        throw boom
-      }
-      await assert.rejects(
-        t.store.put(b, 'k', { stream: failing(), length: 5000 }),
-        (err) => err === boom,
-      )
-      if (!t.quirks?.keepsAbortedUploads) assert.equal(await t.store.head(b, 'k'), undefined)
-    })
+    test('a failing body source fails the put with its own error', () =>
+      withoutUncaught(async () => {
+        const b = await freshBucket()
+        const boom = new Error('source broke')
+        async function* failing(): AsyncGenerator<Uint8Array> {
+          yield testBytes(1000)
+          throw boom
+        }
+        await assert.rejects(
+          t.store.put(b, 'k', { stream: failing(), length: 5000 }),
+          (err) => err === boom,
+        )
+        if (!t.quirks?.keepsAbortedUploads) assert.equal(await t.store.head(b, 'k'), undefined)
+      }))
 
     test('overwriting a key replaces content and changes the ETag', async () => {
       const b = await freshBucket()
