@@ -11,6 +11,20 @@ const S3RVER_BIN = require.resolve('s3rver/bin/s3rver.js')
 export const S3_TEST_CREDENTIALS = { access_key: 'S3RVER', secret_key: 'S3RVER' } as const
 export const S3_TEST_REGION = 'us-east-1'
 
+/**
+ * Where s3rver 3.7 departs from S3, measured by the store contract tests
+ * (test/helpers/store-contract.ts), beyond the gaps listed on S3Server. Code
+ * under test must not depend on S3 behaving either way on these points.
+ */
+export const S3RVER_QUIRKS = {
+  /** An upload whose connection is aborted mid-body is stored anyway (truncated). */
+  keepsAbortedUploads: true,
+  /** ListObjects walks its directory tree: nested keys do not come in UTF-8 order. */
+  unsortedNestedList: true,
+  /** Multipart ETags are the MD5 of the whole object, not `"<md5 of part md5s>-N"`. */
+  plainMultipartEtag: true,
+} as const
+
 export interface S3ServerOptions {
   /** Buckets to create at start (as directories, which is how s3rver stores them). */
   buckets?: string[]
@@ -20,8 +34,13 @@ export interface S3ServerOptions {
 /**
  * An s3rver process (a real S3 HTTP server from npm) on a free loopback port
  * with its own data directory. s3rver needs `--openssl-legacy-provider` on
- * Node 17+. It lacks AbortMultipartUpload/ListMultipartUploads, mis-serves
- * suffix ranges and ignores If-None-Match; code under test must not rely on them.
+ * Node 17+. It lacks AbortMultipartUpload (answers 405) and
+ * ListMultipartUploads, mis-serves suffix ranges, `bytes=0-0` (whole object)
+ * and any range of a 0-byte object (connection reset), ignores If-Match and
+ * If-None-Match, accepts UploadPart for unknown upload ids and does not check
+ * part ETags on completion; see also S3RVER_QUIRKS. It does reject unknown
+ * access keys (InvalidAccessKeyId) but not wrong secrets. Code under test must
+ * not rely on any of these.
  */
 export class S3Server implements AsyncDisposable {
   port = 0
@@ -46,6 +65,19 @@ export class S3Server implements AsyncDisposable {
 
   get endpoint(): string {
     return `http://127.0.0.1:${this.port}`
+  }
+
+  /** The `s3` config block for this server (rhio's config shape). */
+  get config(): {
+    endpoint: string
+    region: string
+    credentials: { access_key: string; secret_key: string }
+  } {
+    return {
+      endpoint: this.endpoint,
+      region: S3_TEST_REGION,
+      credentials: { ...S3_TEST_CREDENTIALS },
+    }
   }
 
   get running(): boolean {
