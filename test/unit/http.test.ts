@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { Writable } from 'node:stream'
 import { describe, it } from 'node:test'
 import { parseConfig } from '../../src/config/index.js'
 import { hasCode } from '../../src/errors.js'
@@ -10,22 +9,12 @@ import {
   sendJson,
   type HttpServer,
 } from '../../src/http/index.js'
-import { LoggerFactory } from '../../src/logging/index.js'
 import { HealthModel } from '../../src/node/health.js'
+import { captureLogs, type CapturedLogs } from '../helpers/logs.js'
 
 const PK = 'ab'.repeat(32)
 
-function quietLogs(): { logs: LoggerFactory; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = []
-  const destination = new Writable({
-    write(chunk: Buffer, _e, cb) {
-      for (const l of chunk.toString().split('\n'))
-        if (l) lines.push(JSON.parse(l) as Record<string, unknown>)
-      cb()
-    },
-  })
-  return { logs: new LoggerFactory({ destination }), lines }
-}
+const quietLogs = (): CapturedLogs => captureLogs()
 
 interface Fixture extends AsyncDisposable {
   server: HttpServer

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { Writable } from 'node:stream'
 import { describe, it } from 'node:test'
 import {
   chooseLogFormat,
@@ -9,6 +8,7 @@ import {
   parseLogLevel,
   type LevelPolicy,
 } from '../../src/logging/index.js'
+import { captureLogs, type CapturedLogs } from '../helpers/logs.js'
 
 function policy(spec: string | undefined): LevelPolicy {
   const r = parseLogLevel(spec)
@@ -16,22 +16,7 @@ function policy(spec: string | undefined): LevelPolicy {
   return r.policy
 }
 
-/** A LoggerFactory writing JSON lines into an array. */
-function capture(logLevel?: string): {
-  logs: LoggerFactory
-  lines: Array<Record<string, unknown>>
-} {
-  const lines: Array<Record<string, unknown>> = []
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString('utf8').split('\n')) {
-        if (l) lines.push(JSON.parse(l) as Record<string, unknown>)
-      }
-      cb()
-    },
-  })
-  return { logs: new LoggerFactory({ logLevel, destination }), lines }
-}
+const capture = (logLevel?: string): CapturedLogs => captureLogs(logLevel)
 
 describe('log_level semantics (as the original)', () => {
   it('unset: rhio components at info, libraries at warn', () => {
