@@ -24,6 +24,11 @@ import { RHIO_VERSION } from './version.js'
 
 /** Graceful shutdown must finish within this time (Kubernetes grants 30 s by default). */
 export const SHUTDOWN_DEADLINE_MS = 10_000
+/**
+ * Once a stuck component has used up the deadline, each later component still
+ * gets this long, so HTTP and NATS close cleanly instead of being abandoned.
+ */
+export const STOP_MIN_GRACE_MS = 500
 
 export interface RhioNodeInit {
   config: Config
@@ -142,7 +147,11 @@ export class RhioNode implements AsyncDisposable {
     this.log.info({ components: this.componentNames() }, 'rhio node running')
   }
 
-  /** Stops started components in reverse order within `deadlineMs`. Idempotent. */
+  /**
+   * Stops started components in reverse order within `deadlineMs` (a component
+   * that misses it is abandoned and reported; later ones still get
+   * STOP_MIN_GRACE_MS each). Idempotent.
+   */
   stop(opts: { deadlineMs?: number } = {}): Promise<StopResult> {
     this.stopping ??= this.doStop(opts.deadlineMs ?? SHUTDOWN_DEADLINE_MS)
     return this.stopping
@@ -153,7 +162,7 @@ export class RhioNode implements AsyncDisposable {
     const deadline = Date.now() + deadlineMs
     const failed: string[] = []
     for (const c of [...this.started].reverse()) {
-      const left = deadline - Date.now()
+      const left = Math.max(deadline - Date.now(), STOP_MIN_GRACE_MS)
       this.log.info({ step: c.name }, `shutdown: stopping ${c.name}`)
       let timer: NodeJS.Timeout | undefined
       const outcome = await Promise.race([
@@ -162,7 +171,7 @@ export class RhioNode implements AsyncDisposable {
           (err: unknown) => describeError(err),
         ),
         new Promise<'timeout'>((resolve) => {
-          timer = setTimeout(() => resolve('timeout'), Math.max(0, left))
+          timer = setTimeout(() => resolve('timeout'), left)
         }),
       ])
       clearTimeout(timer)
