@@ -3,6 +3,7 @@
  * Exit 0 when healthy, 1 when not, 3 when the node cannot be reached. Works
  * against the original rhio too (it reads only what is there).
  */
+import type { Config } from '../config/index.js'
 import { EXIT, exitCodeFor } from './exit-codes.js'
 import { loadFromFlags, printError, type ConfigFlags } from './flags.js'
 import type { CliIO } from './io.js'
@@ -56,17 +57,24 @@ export function renderHealth(body: unknown, url: string): string {
     const err = n.last_error ? ` (${str(n.last_error)})` : ''
     out.push(`  nats:        ${str(n.status)} ${str(n.server)}${err}`)
   }
+  const state = (e: Json): string[] => [str(e.status), when(e.last_check_time), str(e.last_error)]
   const streams = obj(h.streams)
   const streamRows = [
-    ...list(streams.published).map((s) => ['published', s.stream, s.subject, '-', s]),
-    ...list(streams.subscribed).map((s) => ['subscribed', s.stream, s.subject, s.source, s]),
-  ].map(([dir, stream, subject, source, s]) => {
-    const e = obj(s)
-    return [str(dir), str(stream), str(subject), shortKey(source), str(e.status)].concat([
-      when(e.last_check_time),
-      str(e.last_error),
-    ])
-  })
+    ...list(streams.published).map((s) => [
+      'published',
+      str(s.stream),
+      str(s.subject),
+      '-',
+      ...state(s),
+    ]),
+    ...list(streams.subscribed).map((s) => [
+      'subscribed',
+      str(s.stream),
+      str(s.subject),
+      shortKey(s.source),
+      ...state(s),
+    ]),
+  ]
   out.push('', 'STREAMS')
   out.push(
     streamRows.length === 0
@@ -78,24 +86,14 @@ export function renderHealth(body: unknown, url: string): string {
   )
   const stores = obj(h.stores)
   const storeRows = [
-    ...list(stores.published).map((b) => ['published', str(b.bucket), '-', b] as const),
-    ...list(stores.subscribed).map(
-      (b) =>
-        [
-          'subscribed',
-          `${str(b.remote_bucket)} -> ${str(b.local_bucket)}`,
-          shortKey(b.source),
-          b,
-        ] as const,
-    ),
-  ].map(([dir, bucket, source, b]) => [
-    dir,
-    bucket,
-    source,
-    str(b.status),
-    when(b.last_check_time),
-    str(b.last_error),
-  ])
+    ...list(stores.published).map((b) => ['published', str(b.bucket), '-', ...state(b)]),
+    ...list(stores.subscribed).map((b) => [
+      'subscribed',
+      `${str(b.remote_bucket)} -> ${str(b.local_bucket)}`,
+      shortKey(b.source),
+      ...state(b),
+    ]),
+  ]
   out.push('', 'BUCKETS')
   out.push(
     storeRows.length === 0
@@ -105,10 +103,17 @@ export function renderHealth(body: unknown, url: string): string {
   return `${out.join('\n')}\n`
 }
 
+/** The node's URL from its config: 127.0.0.1 unless it listens on one address only. */
+function localUrl(config: Config): string {
+  const h = config.http_bind_host
+  const host = h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h.includes(':') ? `[${h}]` : h
+  return `http://${host}:${config.http_bind_port}`
+}
+
 export async function status(flags: StatusFlags, io: CliIO): Promise<number> {
   let base: string
   try {
-    base = flags.url ?? `http://127.0.0.1:${loadFromFlags(flags, io).config.http_bind_port}`
+    base = flags.url ?? localUrl(loadFromFlags(flags, io).config)
   } catch (err) {
     printError(io, err)
     return exitCodeFor(err)
