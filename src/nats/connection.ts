@@ -75,7 +75,10 @@ export class NatsConnectionComponent implements Component {
   private nextDelay: number
   private state: NatsState
   private readonly listeners = new Set<Listener>()
-  private readonly waiters = new Set<(nc: NatsConnection) => void>()
+  private readonly waiters = new Set<{
+    resolve: (nc: NatsConnection) => void
+    reject: (err: Error) => void
+  }>()
   private readonly servers: string[]
 
   constructor(private readonly init: NatsConnectionInit) {
@@ -99,23 +102,37 @@ export class NatsConnectionComponent implements Component {
     return () => this.listeners.delete(listener)
   }
 
-  /** Resolves with the connection once connected; rejects when `signal` aborts. */
+  /** Resolves with the connection once connected; rejects when `signal` aborts or on stop(). */
   connected(signal?: AbortSignal): Promise<NatsConnection> {
     const nc = this.nc
     if (nc && this.state.status === 'Connected') return Promise.resolve(nc)
+    if (this.ac?.signal.aborted) return Promise.reject(new Error('nats connection stopped'))
     return new Promise((resolve, reject) => {
-      const onAbort = (): void => {
-        this.waiters.delete(done)
-        reject(signal?.reason ?? new Error('aborted'))
+      const waiter = {
+        resolve: (c: NatsConnection): void => {
+          signal?.removeEventListener('abort', onAbort)
+          resolve(c)
+        },
+        reject: (err: Error): void => {
+          signal?.removeEventListener('abort', onAbort)
+          reject(err)
+        },
       }
-      const done = (c: NatsConnection): void => {
-        signal?.removeEventListener('abort', onAbort)
-        resolve(c)
+      const onAbort = (): void => {
+        this.waiters.delete(waiter)
+        reject(signal?.reason ?? new Error('aborted'))
       }
       if (signal?.aborted) return onAbort()
       signal?.addEventListener('abort', onAbort, { once: true })
-      this.waiters.add(done)
+      this.waiters.add(waiter)
     })
+  }
+
+  private wakeWaiters(nc: NatsConnection): void {
+    for (const w of [...this.waiters]) {
+      this.waiters.delete(w)
+      w.resolve(nc)
+    }
   }
 
   async start(_signal?: AbortSignal): Promise<void> {
@@ -130,6 +147,10 @@ export class NatsConnectionComponent implements Component {
     const ac = this.ac
     if (!ac || ac.signal.aborted) return
     ac.abort()
+    for (const w of [...this.waiters]) {
+      this.waiters.delete(w)
+      w.reject(new Error('nats connection stopped'))
+    }
     const nc = this.nc
     this.nc = undefined
     if (nc && !nc.isClosed()) {
@@ -200,10 +221,7 @@ export class NatsConnectionComponent implements Component {
     this.resetBackoff()
     this.init.logger.info({ server: nc.getServer() }, 'nats: connected')
     this.setState('Connected', null, nc.getServer())
-    for (const w of [...this.waiters]) {
-      this.waiters.delete(w)
-      w(nc)
-    }
+    this.wakeWaiters(nc)
     void this.watch(nc)
     void nc.closed().then((err) => {
       if (signal.aborted || this.nc !== nc) return
@@ -229,10 +247,7 @@ export class NatsConnectionComponent implements Component {
           this.resetBackoff()
           log.info({ server: s.server }, 'nats: reconnected')
           this.setState('Connected', null, s.server)
-          for (const w of [...this.waiters]) {
-            this.waiters.delete(w)
-            w(nc)
-          }
+          this.wakeWaiters(nc)
           break
         case 'error':
           log.warn({ err: describeError(s.error) }, 'nats: server error')

@@ -154,12 +154,14 @@ describe('NATS connection', () => {
     await ns.stop()
     const c = component(ns.url)
     await c.nats.start()
+    const waiting = c.nats.connected() // no signal of its own: stop() must release it
     const t = Date.now()
     await c.nats.stop()
     await c.nats.stop()
     assert.ok(Date.now() - t < 1_000)
     assert.equal(c.nats.natsState().status, 'Closed')
-    await assert.rejects(c.nats.connected(AbortSignal.timeout(50)))
+    await assert.rejects(waiting, /nats connection stopped/)
+    await assert.rejects(c.nats.connected(), /nats connection stopped/)
   })
 
   it('backoff grows from the minimum, is jittered and capped', () => {
