@@ -1,2 +1,20 @@
 // Public surface of rhio as a library. Internals are not re-exported.
 export { RhioError, hasCode, describeError } from './errors.js'
+export {
+  ConfigError,
+  loadConfig,
+  parseConfig,
+  type Config,
+  type LoadConfigOptions,
+  type LoadedConfig,
+  type Violation,
+} from './config/index.js'
+export { NodeIdentity, loadIdentity, verifyEd25519, checkEd25519 } from './identity/index.js'
+export { LoggerFactory, libp2pComponentLogger } from './logging/index.js'
+export {
+  HealthModel,
+  RhioNode,
+  type Component,
+  type HealthStatus,
+  type RhioNodeInit,
+} from './node/index.js'

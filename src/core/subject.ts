@@ -9,13 +9,12 @@ const WHITESPACE = /\s/
 
 /** Why `s` is not a valid subject filter, or undefined when it is. */
 export function subjectFilterError(s: string): string | undefined {
-  if (s.length === 0) return 'subject must not be empty'
-  if (WHITESPACE.test(s)) return 'subject must not contain whitespace'
+  if (s.length === 0) return 'must not be empty'
+  if (WHITESPACE.test(s)) return 'must not contain whitespace'
   const tokens = s.split('.')
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!
-    if (t.length === 0)
-      return 'subject must not contain empty tokens (leading, trailing or double dots)'
+    if (t.length === 0) return "has an empty token (leading, trailing or double '.')"
     if (t !== '*' && t.includes('*')) return "'*' must be a whole token"
     if (t === '>' && i !== tokens.length - 1) return "'>' is only allowed as the last token"
     if (t !== '>' && t.includes('>')) return "'>' must be a whole token"

@@ -15,9 +15,9 @@ test('filter validation follows the NATS rules', () => {
   }
   const bad: Array<[string, RegExp]> = [
     ['', /empty/],
-    ['a..b', /empty tokens/],
-    ['.a', /empty tokens/],
-    ['a.', /empty tokens/],
+    ['a..b', /empty token/],
+    ['.a', /empty token/],
+    ['a.', /empty token/],
     ['a b', /whitespace/],
     ['a.>.b', /last token/],
     ['a.b*', /whole token/],

@@ -1,0 +1,87 @@
+/**
+ * The command line: `rhio` (run a node), `rhio keygen`, `rhio status`.
+ * Flags of the original rhio are kept: -c -p -b -k -l -h -V.
+ */
+import { Command, CommanderError, Option } from 'commander'
+import { RHIO_VERSION } from '../node/index.js'
+import { EXIT } from './exit-codes.js'
+import type { ConfigFlags } from './flags.js'
+import type { CliIO } from './io.js'
+import { keygen, type KeygenFlags } from './keygen.js'
+import { runNode } from './run.js'
+import { status, type StatusFlags } from './status.js'
+
+const configOption = (): Option =>
+  new Option(
+    '-c, --config <PATH>',
+    'config.yaml path (default ./config.yaml, then ~/.config/rhio/config.yaml)',
+  )
+
+function buildProgram(io: CliIO, setResult: (p: Promise<number> | number) => void): Command {
+  const program = new Command('rhio')
+  program
+    .description(
+      'rhio: peer-to-peer replication of NATS JetStream subjects and S3 buckets between sites',
+    )
+    .version(RHIO_VERSION, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'print help')
+    .addOption(configOption())
+    .option('-p, --bind-port <PORT>', 'p2p port (bind_port, default 9102)')
+    .option(
+      '-b, --http-bind-port <PORT>',
+      'HTTP port for /health and /metrics (http_bind_port, default 3000)',
+    )
+    .option(
+      '-k, --private-key-path <PATH>',
+      'hex Ed25519 key file (private_key_path, default private.key)',
+    )
+    .option(
+      '-l, --log-level <LEVEL>',
+      'ERROR|WARN|INFO|DEBUG|TRACE, =LEVEL, or directives like rhio=INFO,libp2p=DEBUG',
+    )
+    .enablePositionalOptions()
+    .showHelpAfterError('(run rhio --help for usage)')
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride()
+    .action((flags: ConfigFlags) => setResult(runNode(flags, io)))
+
+  program
+    .command('keygen')
+    .description('create a node key (mode 0600; never overwrites) and print its public key')
+    .option(
+      '-o, --out <FILE>',
+      "key file to write (default: private_key_path); '-' prints the private key hex to stdout",
+    )
+    .addOption(configOption())
+    .option('-k, --private-key-path <PATH>', 'key file to write when --out is not given')
+    .action((_flags: KeygenFlags, cmd: Command) =>
+      setResult(keygen(cmd.optsWithGlobals<KeygenFlags>(), io)),
+    )
+
+  program
+    .command('status')
+    .description('print the health of a running node; exit 0 healthy, 1 unhealthy, 3 unreachable')
+    .option('--url <URL>', 'base URL of the node (default http://127.0.0.1:<http_bind_port>)')
+    .addOption(configOption())
+    .option('-b, --http-bind-port <PORT>', 'HTTP port of the node')
+    .action((_flags: StatusFlags, cmd: Command) =>
+      setResult(status(cmd.optsWithGlobals<StatusFlags>(), io)),
+    )
+
+  return program
+}
+
+/** Runs the command line; resolves with the process exit code. */
+export async function main(argv: readonly string[], io: CliIO): Promise<number> {
+  const outcome: { result: Promise<number> } = { result: Promise.resolve(EXIT.OK) }
+  const program = buildProgram(io, (r) => {
+    outcome.result = Promise.resolve(r)
+  })
+  try {
+    await program.parseAsync([...argv])
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.BAD_INPUT
+    throw err
+  }
+  return await outcome.result
+}

@@ -1,0 +1,59 @@
+/**
+ * Default values of every configuration key, each with its reason. The schema
+ * (schema.ts) applies them; docs/CONFIG.md and config.example.yaml state them.
+ */
+
+const MiB = 1024 * 1024
+
+export const DEFAULTS = {
+  /** p2p port of the original rhio. */
+  bind_port: 9102,
+  /** HTTP port of the original rhio (its Helm chart and operator use 8080). */
+  http_bind_port: 3000,
+  /** Listen on every IPv4 interface, like the original. */
+  bind_host: '0.0.0.0',
+  http_bind_host: '0.0.0.0',
+  /** The original's default network id; nodes only talk within the same id. */
+  network_id: 'rhio-default-network-1',
+  /** The original's default key file, relative to the working directory. */
+  private_key_path: 'private.key',
+  /** Local cache (forwarding cache, temp files); losing it is harmless. */
+  data_dir: 'rhio-data',
+  /** The original's default: a NATS server on the same machine. */
+  nats_endpoint: 'localhost:4222',
+  /** The original polls S3 buckets once a minute. */
+  s3_watcher_poll_interval_millis: 60_000,
+  /** p2panda's defaults the original fell back to when `protocol` was absent. */
+  protocol_poll_interval_seconds: 3,
+  protocol_resync_interval_seconds: 60,
+  /** The original re-resolves `nodes` endpoints every 5 s. */
+  discovery_query_interval_seconds: 5,
+  discovery_mdns: false,
+  /** Durable state in JetStream KV survives pod restarts without volumes. */
+  state_backend: 'nats' as 'nats' | 'dir',
+  state_kv_bucket: 'rhio-state',
+  limits: {
+    /** Larger than NATS' default max_payload (1 MiB) with room for big configured servers. */
+    max_entry_bytes: 8 * MiB,
+    /** One entry plus framing and proof overhead. */
+    max_frame_bytes: 16 * MiB,
+    /** Bounds the memory of one signed batch. */
+    max_batch_entries: 1024,
+    max_connections: 256,
+    /** p2panda-net's limit in the original: 128 concurrent sync sessions. */
+    max_sync_sessions: 128,
+    max_blob_requests: 16,
+  },
+  blobs: {
+    /** A multiple of the 16 KiB chunk group and above S3's 5 MiB minimum part size. */
+    part_size_bytes: 8 * MiB,
+    max_concurrent_transfers: 4,
+  },
+} as const
+
+/** BLAKE3/bao chunk group: S3 parts must end on a group boundary. */
+export const CHUNK_GROUP_BYTES = 16 * 1024
+/** S3's smallest allowed multipart part (except the last). */
+export const S3_MIN_PART_BYTES = 5 * MiB
+/** S3's largest allowed multipart part. */
+export const S3_MAX_PART_BYTES = 5 * 1024 * MiB

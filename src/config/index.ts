@@ -1,0 +1,18 @@
+export { DEFAULTS } from './defaults.js'
+export { parseHostPort, parseNatsEndpoints } from './endpoints.js'
+export { ConfigError, yamlPath } from './issues.js'
+export { schemaKeyPaths } from './keys.js'
+export {
+  ENV_KEYS,
+  findConfigFile,
+  loadConfig,
+  parseConfig,
+  readConfigFile,
+  type CliOverrides,
+  type LoadConfigOptions,
+  type LoadedConfig,
+  type ParseConfigOptions,
+} from './load.js'
+export { crossEntryViolations, ownKeyViolations, type Violation } from './rules.js'
+export { configSchema, type Config, type ConfigData } from './schema.js'
+export { subjectCovers, subjectProblem } from './subject.js'

@@ -1,0 +1,141 @@
+/**
+ * The node's HTTP server: GET /health (original JSON shape, 200 when healthy,
+ * 503 when not), GET /metrics (Prometheus text), 404 JSON for anything else.
+ * Built by a factory so later features (the status page) add routes.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Logger } from 'pino'
+import type { Registry } from 'prom-client'
+import { describeError, RhioError } from '../errors.js'
+import type { Component } from '../node/component.js'
+import type { HealthModel } from '../node/health.js'
+
+export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>
+
+export interface Route {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE'
+  /** Exact path, e.g. `/status`. */
+  path: string
+  handler: Handler
+}
+
+export interface HttpServerOptions {
+  health: HealthModel
+  registry: Registry
+  logger: Logger
+  routes?: Route[]
+  /** Defaults: 0.0.0.0 and port 0 (any free port). */
+  host?: string
+  port?: number
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  })
+  res.end(text)
+}
+
+export class HttpServer implements Component {
+  readonly name = 'http'
+  private readonly routes = new Map<string, Route>()
+  private server: Server | undefined
+  private bound: AddressInfo | undefined
+
+  constructor(private readonly opts: HttpServerOptions) {
+    this.addRoute({ method: 'GET', path: '/health', handler: (_q, res) => this.health(res) })
+    this.addRoute({ method: 'GET', path: '/metrics', handler: (_q, res) => this.metrics(res) })
+    for (const r of opts.routes ?? []) this.addRoute(r)
+  }
+
+  /** Adds (or replaces) a route. HEAD is served for every GET route. */
+  addRoute(route: Route): void {
+    this.routes.set(`${route.method} ${route.path}`, route)
+  }
+
+  /** The bound address once started. */
+  address(): { host: string; port: number } | undefined {
+    return this.bound ? { host: this.bound.address, port: this.bound.port } : undefined
+  }
+
+  async start(_signal?: AbortSignal): Promise<void> {
+    if (this.server) return
+    const host = this.opts.host ?? '0.0.0.0'
+    const port = this.opts.port ?? 0
+    const server = createServer((req, res) => void this.handle(req, res))
+    server.keepAliveTimeout = 5_000
+    this.server = server
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen({ host, port }, () => {
+          server.off('error', reject)
+          resolve()
+        })
+      })
+    } catch (err) {
+      this.server = undefined
+      throw new RhioError(
+        'HTTP_LISTEN_FAILED',
+        `cannot listen for HTTP on ${host}:${port} (http_bind_host/http_bind_port)`,
+        { cause: err },
+      )
+    }
+    server.on('error', (err) => this.opts.logger.error({ err }, 'http server error'))
+    this.bound = server.address() as AddressInfo
+    this.opts.logger.info({ host: this.bound.address, port: this.bound.port }, 'http listening')
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server
+    if (!server) return
+    this.server = undefined
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve())
+      server.closeAllConnections()
+    })
+  }
+
+  /** Serves one request (exposed for tests that don't need a socket). */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET')
+    const route = this.routes.get(`${method} ${url.pathname}`)
+    try {
+      if (route) {
+        await route.handler(req, res, url)
+      } else if ([...this.routes.values()].some((r) => r.path === url.pathname)) {
+        sendJson(res, 405, { error: 'method not allowed', method: req.method, path: url.pathname })
+      } else {
+        sendJson(res, 404, { error: 'not found', path: url.pathname })
+      }
+    } catch (err) {
+      this.opts.logger.error({ err, path: url.pathname }, 'http handler failed')
+      if (!res.headersSent) sendJson(res, 500, { error: describeError(err) })
+      else res.destroy()
+    }
+  }
+
+  private health(res: ServerResponse): void {
+    const body = this.opts.health.snapshot()
+    sendJson(res, body.status === 'Running' ? 200 : 503, body)
+  }
+
+  private async metrics(res: ServerResponse): Promise<void> {
+    const text = await this.opts.registry.metrics()
+    res.writeHead(200, {
+      'content-type': this.opts.registry.contentType,
+      'content-length': Buffer.byteLength(text),
+    })
+    res.end(text)
+  }
+}
+
+/** Builds the node's HTTP server (not yet listening; call start()). */
+export function createHttpServer(opts: HttpServerOptions): HttpServer {
+  return new HttpServer(opts)
+}
