@@ -8,7 +8,7 @@ import type { Logger } from 'pino'
 import { toHex } from '../core/codec.js'
 import { describeError } from '../errors.js'
 import { resolveEndpoints, systemResolver, type Resolver } from './endpoints.js'
-import { FramedStream } from './framing.js'
+import { FrameError, FramedStream } from './framing.js'
 import { peerIdFromRhioKey, peerPublicKey, protocolId } from './host.js'
 import { decodeHello, encodeHello, type Hello } from './messages.js'
 import type { P2PMetrics } from './metrics.js'
@@ -295,6 +295,7 @@ export class PeerManager {
         for (const l of this.helloListeners) l(this.view(p))
       }
     } catch (err) {
+      if (err instanceof FrameError && err.reason !== 'closed') this.penalize(p.id, err.reason, 2)
       if (!this.abort.signal.aborted)
         this.o.logger.debug({ peer: p.id, err: describeError(err) }, 'hello stream ended')
       framed.abort(err as Error)

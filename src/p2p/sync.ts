@@ -14,7 +14,7 @@ import { serve } from '../log/serve.js'
 import type { LogRegistry } from '../log/registry.js'
 import { selectorCovers } from '../log/kinds.js'
 import type { Want } from '../log/want.js'
-import { FramedStream } from './framing.js'
+import { FrameError, FramedStream } from './framing.js'
 import { peerPublicKey, protocolId } from './host.js'
 import { decodeSync, encodeSync, type SyncMessage } from './messages.js'
 import type { P2PMetrics } from './metrics.js'
@@ -219,6 +219,9 @@ export class SyncService {
         failures = 0
       } catch (err) {
         if (signal.aborted) break
+        if (err instanceof FrameError && err.reason !== 'closed') {
+          this.o.peers.penalize(s.peer, err.reason, PENALTY[err.reason] ?? 1)
+        }
         s.lastError = describeError(err)
         this.o.logger.debug(
           { peer: s.peer, author: s.want.authorHex, err: s.lastError },
@@ -329,6 +332,9 @@ export class SyncService {
         maxEntryBytes: this.o.maxEntryBytes,
       })
     } catch (err) {
+      if (err instanceof FrameError && err.reason !== 'closed') {
+        this.o.peers.penalize(peer, err.reason, PENALTY[err.reason] ?? 1)
+      }
       if (!signal.aborted)
         this.o.logger.debug({ peer, err: describeError(err) }, 'serving sync session failed')
     } finally {

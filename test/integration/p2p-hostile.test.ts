@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { signBatch, type SignedBatch } from '../../src/core/batch.js'
+import { natsLogId } from '../../src/log/kinds.js'
+import { encodeSync } from '../../src/p2p/messages.js'
+import { testKey } from '../helpers/keys.js'
+import { CollectingConsumer, natsEntry, startTestNode, TEST_NETWORK } from '../helpers/p2p.js'
+import { Rogue, type RogueScript } from '../helpers/rogue.js'
+import { waitFor } from '../helpers/wait.js'
+
+const LOG = natsLogId('t.>', 'T', 1)
+
+async function metric(
+  registry: { getSingleMetricAsString(n: string): Promise<string> },
+  reason: string,
+): Promise<number> {
+  const text = await registry.getSingleMetricAsString('rhio_p2p_rejected_total')
+  const m = new RegExp(`reason="${reason}"} (\\d+)`).exec(text)
+  return m ? Number(m[1]) : 0
+}
+
+test('forged, tampered, foreign and malformed input is rejected and counted; honest data still flows', async () => {
+  const authorKey = testKey()
+  const intruder = testKey()
+  const entries = [1, 2, 3].map((i) => natsEntry(i, `t.${i}`))
+  const genuine = signBatch({
+    networkId: TEST_NETWORK,
+    author: authorKey.publicKey,
+    logId: LOG,
+    firstSeq: 1,
+    entries,
+    sign: authorKey.sign,
+  })
+  const send =
+    (batch: SignedBatch): RogueScript =>
+    async ({ framed }) => {
+      await framed.write(encodeSync({ type: 'log', logId: LOG, low: 1, head: 3 }))
+      await framed.write(encodeSync({ type: 'batch', batch }))
+      await framed.read()
+    }
+  const forged: SignedBatch = { ...genuine, signature: intruder.sign(genuine.headerBytes) }
+  const tampered: SignedBatch = {
+    ...genuine,
+    items: genuine.items.map((it, i) =>
+      i === 1
+        ? {
+            ...it,
+            bytes: Uint8Array.from(it.bytes, (b, j) => (j === it.bytes.length - 1 ? b ^ 1 : b)),
+          }
+        : it,
+    ),
+  }
+  const foreign = signBatch({
+    networkId: TEST_NETWORK,
+    author: intruder.publicKey,
+    logId: LOG,
+    firstSeq: 1,
+    entries,
+    sign: intruder.sign,
+  })
+  const scripts: RogueScript[] = [
+    send(forged),
+    send(tampered),
+    send(foreign),
+    async ({ raw }) => {
+      // announce a frame far larger than the limit
+      raw.send(new Uint8ArrayList(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x7f)))
+      await new Promise((r) => setTimeout(r, 2000))
+    },
+    async ({ framed }) => {
+      await framed.write(Uint8Array.from({ length: 300 }, () => Math.floor(Math.random() * 256)))
+      await framed.read()
+    },
+    send(forged), // and again, until banned
+  ]
+  await using rogue = await Rogue.start({
+    holds: [{ author: authorKey.publicKey, kind: 'nats', filters: ['>'] }],
+    scripts,
+  })
+  await using author = await startTestNode({ key: authorKey })
+  const log = await author.node.publish({ logId: LOG, kind: 'nats' }, ['t.>'])
+  await using victim = await startTestNode({
+    staticNodes: [rogue.asStatic(), author.asStatic()],
+    limits: { maxFrameBytes: 1 << 20 },
+  })
+  const got = new CollectingConsumer()
+  await victim.node.subscribe({ author: authorKey.publicKey, kind: 'nats', filters: ['t.>'] }, got)
+  for (let i = 1; i <= 50; i++) log.append(natsEntry(i, `t.${i % 3}`))
+
+  for (const reason of ['bad-signature', 'bad-proof', 'wrong-author', 'oversized', 'malformed']) {
+    await waitFor(async () => (await metric(victim.registry, reason)) >= 1, {
+      timeout: 20_000,
+      message: `rejection '${reason}' counted`,
+    })
+  }
+  // honest data arrived complete and unaltered, and nothing from the rogue was delivered
+  await waitFor(() => got.entries.length >= 50, { message: 'honest entries' })
+  assert.deepEqual(
+    got.seqs(),
+    Array.from({ length: 50 }, (_, i) => i + 1),
+  )
+  assert.ok(got.entries.every((e) => e.peer === authorKey.publicKeyHex))
+  // repeated abuse got the rogue banned
+  await waitFor(
+    async () =>
+      (await victim.registry.getSingleMetricAsString('rhio_p2p_bans_total')).includes(
+        'rhio_p2p_bans_total 1',
+      ),
+    {
+      timeout: 30_000,
+      message: 'rogue banned',
+    },
+  )
+  assert.ok(
+    victim.node.peers.get(rogue.key.publicKeyHex)?.bannedUntil,
+    'rogue is in the penalty box',
+  )
+  // the victim still serves and receives after all that
+  for (let i = 51; i <= 60; i++) log.append(natsEntry(i, 't.0'))
+  await waitFor(() => got.entries.length >= 60, { message: 'still receiving after the attack' })
+})
+
+test('nodes with different network ids exchange nothing', async () => {
+  const other = new Uint8Array(32).fill(8)
+  await using a = await startTestNode({ networkId: other })
+  const log = await a.node.publish({ logId: LOG, kind: 'nats' }, ['t.>'])
+  for (let i = 1; i <= 10; i++) log.append(natsEntry(i, 't.x'))
+  await using b = await startTestNode({ staticNodes: [a.asStatic()] })
+  const got = new CollectingConsumer()
+  await b.node.subscribe({ author: a.key.publicKey, kind: 'nats', filters: ['>'] }, got)
+  await waitFor(
+    () => /network id|protocol/i.test(b.node.peers.get(a.key.publicKeyHex)?.lastError ?? ''),
+    {
+      timeout: 15_000,
+      message: 'b noticed the other network',
+    },
+  )
+  assert.equal(got.entries.length, 0)
+  assert.equal(b.node.peers.get(a.key.publicKeyHex)?.hello, undefined, 'no hello was exchanged')
+  assert.equal(b.node.sync.status().length, 0, 'no sync session')
+})
