@@ -15,13 +15,7 @@ import { RhioError, describeError } from '../errors.js'
 
 /** Why a JetStream publish failed. Every reason is retried by the sink. */
 export type PublishFailureReason =
-  | 'timeout'
-  | 'no-stream'
-  | 'wrong-stream'
-  | 'too-large'
-  | 'closed'
-  | 'rejected'
-  | 'other'
+  'timeout' | 'no-stream' | 'wrong-stream' | 'too-large' | 'closed' | 'rejected' | 'other'
 
 export const PUBLISH_FAILURE_REASONS: readonly PublishFailureReason[] = [
   'timeout',
@@ -71,17 +65,25 @@ export function classifyPublishError(
   if (api?.code === JS_MESSAGE_TOO_LARGE || findCause(err, isPayloadTooLarge)) {
     return {
       reason: 'too-large',
-      error: new RhioError('NATS_PAYLOAD_TOO_LARGE', `message on ${subject} is larger than allowed`, {
-        cause: err,
-      }),
+      error: new RhioError(
+        'NATS_PAYLOAD_TOO_LARGE',
+        `message on ${subject} is larger than allowed`,
+        {
+          cause: err,
+        },
+      ),
     }
   }
   if (api !== undefined) {
     return {
       reason: 'rejected',
-      error: new RhioError('NATS_PUBLISH_REJECTED', `JetStream rejected a message on ${subject}: ${api.message}`, {
-        cause: err,
-      }),
+      error: new RhioError(
+        'NATS_PUBLISH_REJECTED',
+        `JetStream rejected a message on ${subject}: ${api.message}`,
+        {
+          cause: err,
+        },
+      ),
     }
   }
   if (findCause(err, is(NoRespondersError))) {
@@ -97,26 +99,36 @@ export function classifyPublishError(
   if (findCause(err, is(TimeoutError))) {
     return {
       reason: 'timeout',
-      error: new RhioError('NATS_PUBLISH_TIMEOUT', `no acknowledgement for ${subject} in time`, { cause: err }),
+      error: new RhioError('NATS_PUBLISH_TIMEOUT', `no acknowledgement for ${subject} in time`, {
+        cause: err,
+      }),
     }
   }
   if (findCause(err, is(ClosedConnectionError)) || findCause(err, is(DrainingConnectionError))) {
     return {
       reason: 'closed',
-      error: new RhioError('NATS_CONNECTION_CLOSED', 'the NATS connection is closed', { cause: err }),
+      error: new RhioError('NATS_CONNECTION_CLOSED', 'the NATS connection is closed', {
+        cause: err,
+      }),
     }
   }
   if (findCause(err, is(PermissionViolationError))) {
     return {
       reason: 'rejected',
-      error: new RhioError('NATS_PUBLISH_REJECTED', `not permitted to publish to ${subject}`, { cause: err }),
+      error: new RhioError('NATS_PUBLISH_REJECTED', `not permitted to publish to ${subject}`, {
+        cause: err,
+      }),
     }
   }
   return {
     reason: 'other',
-    error: new RhioError('NATS_PUBLISH_FAILED', `publish to ${subject} failed: ${describeError(err)}`, {
-      cause: err,
-    }),
+    error: new RhioError(
+      'NATS_PUBLISH_FAILED',
+      `publish to ${subject} failed: ${describeError(err)}`,
+      {
+        cause: err,
+      },
+    ),
   }
 }
 

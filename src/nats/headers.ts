@@ -93,7 +93,10 @@ export function validateHeaderName(name: string): void {
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i)
     if (c < 33 || c > 126 || c === 58) {
-      throw new RhioError('NATS_HEADER_INVALID', `invalid character in header name ${JSON.stringify(name)}`)
+      throw new RhioError(
+        'NATS_HEADER_INVALID',
+        `invalid character in header name ${JSON.stringify(name)}`,
+      )
     }
   }
 }
@@ -140,7 +143,8 @@ export function rawHeaderBlock(msg: Msg): Uint8Array | undefined {
 /** The user headers of a received message in wire order (empty when it has none). */
 export function messageHeaders(msg: Msg): ParsedHeaderBlock {
   const block = rawHeaderBlock(msg)
-  if (block === undefined) return { headers: [], code: 0, description: '', malformed: 0, lossy: false }
+  if (block === undefined)
+    return { headers: [], code: 0, description: '', malformed: 0, lossy: false }
   return parseHeaderBlock(block)
 }
 

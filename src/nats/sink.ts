@@ -27,7 +27,11 @@
 import { jetstream, type JetStreamClient, type PubAck } from '@nats-io/jetstream'
 import type { NatsConnection, Status } from '@nats-io/transport-node'
 import { RhioError, describeError } from '../errors.js'
-import { classifyPublishError, PUBLISH_FAILURE_REASONS, type PublishFailureReason } from './failures.js'
+import {
+  classifyPublishError,
+  PUBLISH_FAILURE_REASONS,
+  type PublishFailureReason,
+} from './failures.js'
 import { isJetStreamControlHeader, WireHeaders, type HeaderList } from './headers.js'
 import { Backoff, sleep, type BackoffOptions } from './retry.js'
 import { Listeners, type ComponentHealth } from './status.js'
@@ -111,7 +115,9 @@ const DEFAULTS = {
 export class JetStreamSink {
   private readonly nc: NatsConnection
   private readonly js: JetStreamClient
-  private readonly opts: Required<Omit<JetStreamSinkInit, 'expectStream'>> & { expectStream?: string }
+  private readonly opts: Required<Omit<JetStreamSinkInit, 'expectStream'>> & {
+    expectStream?: string
+  }
   private readonly listeners = new Listeners<SinkEvent>()
   private readonly backoff: Backoff
   private readonly stopper = new AbortController()
@@ -141,7 +147,10 @@ export class JetStreamSink {
     resent: 0,
     reordered: 0,
     controlHeadersDropped: 0,
-    failures: Object.fromEntries(PUBLISH_FAILURE_REASONS.map((r) => [r, 0])) as Record<PublishFailureReason, number>,
+    failures: Object.fromEntries(PUBLISH_FAILURE_REASONS.map((r) => [r, 0])) as Record<
+      PublishFailureReason,
+      number
+    >,
   }
 
   constructor(components: JetStreamSinkComponents, init: JetStreamSinkInit = {}) {
@@ -153,7 +162,8 @@ export class JetStreamSink {
       retry: init.retry ?? DEFAULTS.retry,
       ...(init.expectStream !== undefined ? { expectStream: init.expectStream } : {}),
     }
-    if (!(this.opts.maxInFlight >= 1)) throw new RhioError('NATS_SINK_CONFIG', 'maxInFlight must be >= 1')
+    if (!(this.opts.maxInFlight >= 1))
+      throw new RhioError('NATS_SINK_CONFIG', 'maxInFlight must be >= 1')
     this.js = jetstream(this.nc, { timeout: this.opts.publishTimeoutMs })
     this.backoff = new Backoff(this.opts.retry)
   }
@@ -176,7 +186,9 @@ export class JetStreamSink {
    * `signal` aborts for outstanding acks, then stops retrying. Idempotent.
    * Returns how many written messages were not acknowledged.
    */
-  async stop(opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<{ unacked: number }> {
+  async stop(
+    opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<{ unacked: number }> {
     if (!this.stopping) {
       this.stopping = true
       const err = new RhioError('NATS_SINK_STOPPED', 'sink stopped')
@@ -184,7 +196,9 @@ export class JetStreamSink {
     }
     const deadline = AbortSignal.timeout(opts.timeoutMs ?? DEFAULTS.stopTimeoutMs)
     try {
-      await this.flush({ signal: opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline })
+      await this.flush({
+        signal: opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline,
+      })
     } catch {
       // Deadline reached: unacked messages stay unacked; the caller resends them later.
     }
@@ -282,7 +296,8 @@ export class JetStreamSink {
     const lines: HeaderList = msg.headers.filter(([name]) => !isJetStreamControlHeader(name))
     if (lines.length !== msg.headers.length) this.counters.controlHeadersDropped++
     lines.push(['Nats-Msg-Id', msg.msgId])
-    if (this.opts.expectStream !== undefined) lines.push(['Nats-Expected-Stream', this.opts.expectStream])
+    if (this.opts.expectStream !== undefined)
+      lines.push(['Nats-Expected-Stream', this.opts.expectStream])
     const headers = new WireHeaders(lines)
     const bytes = headers.encode().length + msg.payload.length
     const max = this.nc.info?.max_payload
@@ -292,13 +307,23 @@ export class JetStreamSink {
         `message on ${msg.subject} has ${bytes} bytes of headers and payload; the NATS server allows ${max}`,
       )
     }
-    return { index: 0, subject: msg.subject, payload: msg.payload, headers, bytes, state: 'queued', seq: 0 }
+    return {
+      index: 0,
+      subject: msg.subject,
+      payload: msg.payload,
+      headers,
+      bytes,
+      state: 'queued',
+      seq: 0,
+    }
   }
 
   private hasRoom(bytes: number): boolean {
     const count = this.window.length - this.head + this.reservedCount
     if (count >= this.opts.maxInFlight) return false
-    return count === 0 || this.unackedBytes + this.reservedBytes + bytes <= this.opts.maxInFlightBytes
+    return (
+      count === 0 || this.unackedBytes + this.reservedBytes + bytes <= this.opts.maxInFlightBytes
+    )
   }
 
   private waitForRoom(bytes: number, signal?: AbortSignal): Promise<void> {
@@ -343,10 +368,15 @@ export class JetStreamSink {
   private send(entry: Entry): void {
     entry.state = 'inflight'
     this.inflight++
-    this.js.publish(entry.subject, entry.payload, { headers: entry.headers, timeout: this.opts.publishTimeoutMs }).then(
-      (ack) => this.onAck(entry, ack),
-      (err: unknown) => this.onFail(entry, err),
-    )
+    this.js
+      .publish(entry.subject, entry.payload, {
+        headers: entry.headers,
+        timeout: this.opts.publishTimeoutMs,
+      })
+      .then(
+        (ack) => this.onAck(entry, ack),
+        (err: unknown) => this.onFail(entry, err),
+      )
   }
 
   private onAck(entry: Entry, ack: PubAck): void {
@@ -370,7 +400,13 @@ export class JetStreamSink {
     const startsRecovery = !this.recovering && !this.stopper.signal.aborted
     if (startsRecovery || entry === this.probe) {
       this.setHealth('Inactive', error)
-      this.listeners.emit({ type: 'failure', reason, code: error.code, error: describeError(error), index: entry.index })
+      this.listeners.emit({
+        type: 'failure',
+        reason,
+        code: error.code,
+        error: describeError(error),
+        index: entry.index,
+      })
     }
     if (startsRecovery) {
       this.recovering = true
@@ -416,7 +452,13 @@ export class JetStreamSink {
         `message ${e.index} on ${e.subject} was stored as seq ${e.seq}, before an earlier message (seq ${laterSeq})`,
       )
       this.setHealth(this.current.status === 'Unknown' ? 'Active' : this.current.status, err)
-      this.listeners.emit({ type: 'reordered', subject: e.subject, index: e.index, seq: e.seq, laterSeq })
+      this.listeners.emit({
+        type: 'reordered',
+        subject: e.subject,
+        index: e.index,
+        seq: e.seq,
+        laterSeq,
+      })
     } else {
       pass.seqs.set(e.subject, e.seq)
     }

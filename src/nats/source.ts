@@ -50,6 +50,12 @@ export interface JetStreamSourceInit {
   expiresMs?: number
   /** Server heartbeat interval while a pull waits; two missed end the consumer. Default 5 s. */
   heartbeatMs?: number
+  /**
+   * Catch-up only: a pull that waits this long without a message ends the
+   * catch-up (a safety net; normally it ends at the last matching message).
+   * Default 5 s.
+   */
+  catchupIdleMs?: number
   /** The server deletes an unused consumer after this. Default 2 min. */
   inactiveThresholdMs?: number
   /** Delay between attempts while the stream is missing or NATS fails. Default 1 s .. 10 s. */
@@ -65,7 +71,13 @@ export interface JetStreamSourceComponents {
 export type SourceEvent =
   | { type: 'status'; health: ComponentHealth }
   | { type: 'consumer-created'; consumer: string; startSeq: number; pending: number }
-  | { type: 'consumer-ended'; consumer: string; reason: SessionEndReason; error: string; resumeSeq: number }
+  | {
+      type: 'consumer-ended'
+      consumer: string
+      reason: SessionEndReason
+      error: string
+      resumeSeq: number
+    }
   | { type: 'retry'; error: string; code: string; delayMs: number }
   | { type: 'caught-up'; targetSeq: number; nextSeq: number }
 
@@ -82,6 +94,7 @@ const DEFAULTS = {
   batchBytes: 16 * 1024 * 1024,
   expiresMs: 30_000,
   heartbeatMs: 5_000,
+  catchupIdleMs: 5_000,
   inactiveThresholdMs: 120_000,
   retry: { minMs: 1_000, maxMs: 10_000 },
   // Subject + ack reply on top of max_payload (headers + payload), with room to spare.
@@ -105,8 +118,14 @@ export class JetStreamSource implements AsyncIterable<SourceMessage> {
   private failedSessions = 0
   private statusIter: AsyncIterable<Status> | undefined
   private kick: (() => void) | undefined
+  private disconnected = false
   private current: ComponentHealth = { status: 'Unknown', lastError: null, lastCheckTime: null }
-  private counters: SourceStats = { delivered: 0, consumersCreated: 0, consumersEnded: {}, headerIssues: 0 }
+  private counters: SourceStats = {
+    delivered: 0,
+    consumersCreated: 0,
+    consumersEnded: {},
+    headerIssues: 0,
+  }
 
   constructor(components: JetStreamSourceComponents, init: JetStreamSourceInit) {
     validateFilterSubject(init.filterSubject)
@@ -124,6 +143,7 @@ export class JetStreamSource implements AsyncIterable<SourceMessage> {
       batchBytes: init.batchBytes ?? DEFAULTS.batchBytes,
       expiresMs: init.expiresMs ?? DEFAULTS.expiresMs,
       heartbeatMs: init.heartbeatMs ?? DEFAULTS.heartbeatMs,
+      catchupIdleMs: init.catchupIdleMs ?? DEFAULTS.catchupIdleMs,
       inactiveThresholdMs: init.inactiveThresholdMs ?? DEFAULTS.inactiveThresholdMs,
       retry: init.retry ?? DEFAULTS.retry,
       apiPrefix: init.apiPrefix ?? '$JS.API',
@@ -144,10 +164,12 @@ export class JetStreamSource implements AsyncIterable<SourceMessage> {
     void (async () => {
       for await (const s of iter) {
         if (s.type === 'disconnect') {
+          this.disconnected = true
           const err = new RhioError('NATS_DISCONNECTED', 'disconnected from NATS')
           this.session?.end('disconnected', err)
           this.setHealth('Inactive', err)
         } else if (s.type === 'reconnect') {
+          this.disconnected = false
           this.kick?.()
         }
       }
@@ -196,10 +218,13 @@ export class JetStreamSource implements AsyncIterable<SourceMessage> {
    * Throws the signal's reason when `signal` aborts. One reader at a time.
    */
   async read(opts: { max?: number; signal?: AbortSignal } = {}): Promise<SourceMessage[] | null> {
-    if (this.reading) throw new RhioError('NATS_SOURCE_BUSY', 'read() called while another read is pending')
+    if (this.reading)
+      throw new RhioError('NATS_SOURCE_BUSY', 'read() called while another read is pending')
     this.reading = true
     this.start()
-    const signal = opts.signal ? AbortSignal.any([opts.signal, this.stopper.signal]) : this.stopper.signal
+    const signal = opts.signal
+      ? AbortSignal.any([opts.signal, this.stopper.signal])
+      : this.stopper.signal
     try {
       for (;;) {
         if (this.finished || this.stopper.signal.aborted) return null
@@ -209,7 +234,8 @@ export class JetStreamSource implements AsyncIterable<SourceMessage> {
         }
         const r = await this.session.take(opts.max ?? Infinity, signal)
         if (!Array.isArray(r)) {
-          this.sessionEnded(this.session, r)
+          if (r.reason === 'idle') this.finish()
+          else this.sessionEnded(this.session, r)
           continue
         }
         const out = this.accept(r)
@@ -239,10 +265,16 @@ export class JetStreamSource implements AsyncIterable<SourceMessage> {
         this.finish()
         break
       }
-      out.push({ seq: m.seq, subject: m.subject, headers: m.headers, payload: m.payload, time: m.time })
+      out.push({
+        seq: m.seq,
+        subject: m.subject,
+        headers: m.headers,
+        payload: m.payload,
+        time: m.time,
+      })
       this.cursor = m.seq + 1
       if (m.headerIssues > 0) this.counters.headerIssues++
-      if (this.targetSeq !== undefined && (m.seq >= this.targetSeq || m.pending === 0)) {
+      if (this.targetSeq !== undefined && m.seq >= this.targetSeq) {
         this.finish()
         break
       }
@@ -266,14 +298,22 @@ export class JetStreamSource implements AsyncIterable<SourceMessage> {
 
   private async openSession(signal: AbortSignal): Promise<void> {
     // The first reopening after a failure is immediate; repeated failures back off.
-    if (this.failedSessions > 1) await this.pause(signal, this.current.lastError ?? 'consumer failed', 'NATS_CONSUMER_FAILED')
+    if (this.failedSessions > 1)
+      await this.pause(signal, this.current.lastError ?? 'consumer failed', 'NATS_CONSUMER_FAILED')
     for (;;) {
       signal.throwIfAborted()
+      if (this.disconnected) {
+        // Requests sent now would be dropped by nats.js at reconnect and time out.
+        await this.pause(signal, 'NATS_DISCONNECTED: waiting for NATS', 'NATS_DISCONNECTED')
+        continue
+      }
       try {
-        this.jsm ??= await jetstreamManager(this.nc, { apiPrefix: this.init.apiPrefix, checkAPI: false })
+        this.jsm ??= await jetstreamManager(this.nc, {
+          apiPrefix: this.init.apiPrefix,
+          checkAPI: false,
+        })
         if (this.init.mode === 'catchup' && this.targetSeq === undefined) {
-          const info = await this.jsm.streams.info(this.init.stream)
-          this.targetSeq = info.state.last_seq
+          this.targetSeq = await this.catchupTarget(this.jsm)
         }
         if (this.targetSeq !== undefined && this.targetSeq < this.cursor) {
           this.setHealth('Active')
@@ -289,9 +329,9 @@ export class JetStreamSource implements AsyncIterable<SourceMessage> {
           startSeq: this.cursor,
           batchMessages: this.init.batchMessages,
           batchBytes: Math.max(this.init.batchBytes, 2 * this.maxMessageBytes()),
-          expiresMs: this.init.expiresMs,
-          heartbeatMs: this.init.heartbeatMs,
+          ...this.pullTiming(),
           inactiveThresholdMs: this.init.inactiveThresholdMs,
+          endWhenIdle: this.init.mode === 'catchup',
         })
         if (signal.aborted) {
           session.close()
@@ -305,11 +345,6 @@ export class JetStreamSource implements AsyncIterable<SourceMessage> {
           startSeq: this.cursor,
           pending: session.numPending,
         })
-        if (this.targetSeq !== undefined && session.numPending === 0) {
-          session.close()
-          this.finish()
-          return
-        }
         this.session = session
         return
       } catch (err) {
@@ -348,23 +383,61 @@ export class JetStreamSource implements AsyncIterable<SourceMessage> {
       error: describeError(end.error),
       resumeSeq: this.cursor,
     })
-    if (end.reason === 'disconnected' || end.reason === 'heartbeats-missed') this.setHealth('Inactive', end.error)
+    if (
+      end.reason === 'disconnected' ||
+      end.reason === 'server-shutdown' ||
+      end.reason === 'heartbeats-missed'
+    ) {
+      this.setHealth('Inactive', end.error)
+    }
   }
 
   private describeOpenError(err: unknown): RhioError {
     const api = findCause(err, (e): e is JetStreamApiError => e instanceof JetStreamApiError)
     if (api?.code === 10059) {
-      return new RhioError('NATS_STREAM_NOT_FOUND', `stream ${this.init.stream} not found`, { cause: err })
+      return new RhioError('NATS_STREAM_NOT_FOUND', `stream ${this.init.stream} not found`, {
+        cause: err,
+      })
     }
     if (api !== undefined) {
-      return new RhioError('NATS_CONSUMER_FAILED', `cannot read ${this.init.stream}: ${api.message}`, { cause: err })
+      return new RhioError(
+        'NATS_CONSUMER_FAILED',
+        `cannot read ${this.init.stream}: ${api.message}`,
+        { cause: err },
+      )
     }
     if (findCause(err, (e): e is TimeoutError => e instanceof TimeoutError) || this.nc.isClosed()) {
-      return new RhioError('NATS_DISCONNECTED', 'NATS did not answer (disconnected or closed)', { cause: err })
+      return new RhioError('NATS_DISCONNECTED', 'NATS did not answer (disconnected or closed)', {
+        cause: err,
+      })
     }
-    return new RhioError('NATS_CONSUMER_FAILED', `cannot read ${this.init.stream}: ${describeError(err)}`, {
-      cause: err,
+    return new RhioError(
+      'NATS_CONSUMER_FAILED',
+      `cannot read ${this.init.stream}: ${describeError(err)}`,
+      {
+        cause: err,
+      },
+    )
+  }
+
+  /**
+   * The sequence a catch-up ends at: the last message matching the filter now.
+   * (Not the stream's last_seq: that message may not match or may be deleted.)
+   * For `>` the stream's last_seq is used; should that message be gone, the
+   * consumer running idle for `catchupIdleMs` ends the catch-up instead.
+   */
+  private async catchupTarget(jsm: JetStreamManager): Promise<number> {
+    if (this.init.filterSubject === '>')
+      return (await jsm.streams.info(this.init.stream)).state.last_seq
+    const last = await jsm.streams.getMessage(this.init.stream, {
+      last_by_subj: this.init.filterSubject,
     })
+    return last?.seq ?? 0
+  }
+
+  private pullTiming(): { expiresMs: number; heartbeatMs: number } {
+    const expiresMs = this.init.mode === 'catchup' ? this.init.catchupIdleMs : this.init.expiresMs
+    return { expiresMs, heartbeatMs: Math.min(this.init.heartbeatMs, Math.floor(expiresMs / 2)) }
   }
 
   private maxMessageBytes(): number {

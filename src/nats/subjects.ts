@@ -8,11 +8,17 @@ import { RhioError } from '../errors.js'
 function tokens(subject: string, what: string): string[] {
   if (subject.length === 0) throw new RhioError('NATS_SUBJECT_INVALID', `empty ${what}`)
   if (/[\s]/.test(subject)) {
-    throw new RhioError('NATS_SUBJECT_INVALID', `${what} ${JSON.stringify(subject)} contains whitespace`)
+    throw new RhioError(
+      'NATS_SUBJECT_INVALID',
+      `${what} ${JSON.stringify(subject)} contains whitespace`,
+    )
   }
   const parts = subject.split('.')
   if (parts.some((t) => t.length === 0)) {
-    throw new RhioError('NATS_SUBJECT_INVALID', `${what} ${JSON.stringify(subject)} has an empty token`)
+    throw new RhioError(
+      'NATS_SUBJECT_INVALID',
+      `${what} ${JSON.stringify(subject)} has an empty token`,
+    )
   }
   return parts
 }
@@ -21,7 +27,10 @@ function tokens(subject: string, what: string): string[] {
 export function validatePublishSubject(subject: string): void {
   for (const t of tokens(subject, 'subject')) {
     if (t.includes('*') || t.includes('>')) {
-      throw new RhioError('NATS_SUBJECT_INVALID', `subject ${JSON.stringify(subject)} contains a wildcard`)
+      throw new RhioError(
+        'NATS_SUBJECT_INVALID',
+        `subject ${JSON.stringify(subject)} contains a wildcard`,
+      )
     }
   }
 }
@@ -31,10 +40,12 @@ export function validateFilterSubject(filter: string): void {
   const parts = tokens(filter, 'filter subject')
   parts.forEach((t, i) => {
     const wildcardMisuse =
-      (t.includes('*') && t !== '*') ||
-      (t.includes('>') && (t !== '>' || i !== parts.length - 1))
+      (t.includes('*') && t !== '*') || (t.includes('>') && (t !== '>' || i !== parts.length - 1))
     if (wildcardMisuse) {
-      throw new RhioError('NATS_SUBJECT_INVALID', `filter subject ${JSON.stringify(filter)} misuses a wildcard`)
+      throw new RhioError(
+        'NATS_SUBJECT_INVALID',
+        `filter subject ${JSON.stringify(filter)} misuses a wildcard`,
+      )
     }
   })
 }

@@ -32,7 +32,11 @@ export async function manager(nc: NatsConnection): Promise<JetStreamManager> {
 }
 
 /** Every message of `stream` (optionally filtered), in stream order. */
-export async function readAll(nc: NatsConnection, stream: string, filter?: string): Promise<Stored[]> {
+export async function readAll(
+  nc: NatsConnection,
+  stream: string,
+  filter?: string,
+): Promise<Stored[]> {
   const jsm = await jetstreamManager(nc)
   const info = await jsm.streams.info(stream)
   const out: Stored[] = []
@@ -76,7 +80,9 @@ export function payloadFor(tag: number, size: number): Uint8Array {
 
 export function equalBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
   if (a === undefined || b === undefined) return a === b
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
+    Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+  )
 }
 
 /** A MsgHdrs stand-in that publishes an exact header block (for source tests). */

@@ -6,7 +6,15 @@ import { WireHeaders, type HeaderList } from '../../src/nats/headers.js'
 import { JetStreamSink, type SinkEvent } from '../../src/nats/sink.js'
 import { NatsServer } from '../helpers/nats-server.js'
 import { waitFor } from '../helpers/wait.js'
-import { connectTo, equalBytes, manager, payloadFor, prng, readAll, type Stored } from './nats-helpers.js'
+import {
+  connectTo,
+  equalBytes,
+  manager,
+  payloadFor,
+  prng,
+  readAll,
+  type Stored,
+} from './nats-helpers.js'
 
 const fast = { minMs: 20, maxMs: 200 }
 
@@ -69,7 +77,11 @@ test('sink: 10k messages with varied subjects, headers and sizes 0 B..max_payloa
     let size: number
     const sp = special.get(i)
     if (sp === 'max') {
-      const hdr = new WireHeaders([...headers, ['Nats-Msg-Id', id], ['Nats-Expected-Stream', 'LOCAL']]).encode()
+      const hdr = new WireHeaders([
+        ...headers,
+        ['Nats-Msg-Id', id],
+        ['Nats-Expected-Stream', 'LOCAL'],
+      ]).encode()
       size = maxPayload - hdr.length
     } else {
       size = sp ?? Math.floor(rand() * 2048)
@@ -123,7 +135,9 @@ test('sink: messages that can never be published are refused by write()', async 
   }
   assert.equal(sink.writtenIndex, 0)
   await sink.stop()
-  await assert.rejects(sink.write({ ...base, subject: 'a' }), (e) => hasCode(e, 'NATS_SINK_STOPPED'))
+  await assert.rejects(sink.write({ ...base, subject: 'a' }), (e) =>
+    hasCode(e, 'NATS_SINK_STOPPED'),
+  )
 })
 
 test('sink: JetStream drops repeated msgIds as duplicates', async () => {
@@ -155,14 +169,21 @@ test('sink: a subject no stream captures blocks with a visible error and resumes
   const events: SinkEvent[] = []
   sink.onEvent((e) => events.push(e))
   const write = (i: number): Promise<number> =>
-    sink.write({ subject: `late.s${i % 2}`, headers: [['N', String(i)]], payload: payloadFor(i, 16), msgId: `l-${i}` })
+    sink.write({
+      subject: `late.s${i % 2}`,
+      headers: [['N', String(i)]],
+      payload: payloadFor(i, 16),
+      msgId: `l-${i}`,
+    })
   for (let i = 0; i < 4; i++) assert.equal(await write(i), i + 1)
   let fifthAccepted = false
   const fifth = write(4).then((n) => {
     fifthAccepted = true
     return n
   })
-  await waitFor(() => sink.stats().failures['no-stream'] >= 3, { message: 'repeated no-stream failures' })
+  await waitFor(() => sink.stats().failures['no-stream'] >= 3, {
+    message: 'repeated no-stream failures',
+  })
   const h = sink.health()
   assert.equal(h.status, 'Inactive')
   assert.match(h.lastError ?? '', /NATS_NO_STREAM/)
@@ -204,7 +225,12 @@ test('sink: after ack timeouts, messages that had landed are re-sent and dropped
   await jsm.streams.add({ name: 'T', subjects: ['t.>'] })
   const sink = new JetStreamSink({ nc }, { publishTimeoutMs: 200, retry: fast })
   for (let i = 0; i < 50; i++) {
-    await sink.write({ subject: `t.${i % 4}`, headers: [], payload: payloadFor(i, 32), msgId: `t-${i}` })
+    await sink.write({
+      subject: `t.${i % 4}`,
+      headers: [],
+      payload: payloadFor(i, 32),
+      msgId: `t-${i}`,
+    })
   }
   // The publishes went to the socket in a microtask; now the process stalls (as in a long GC
   // pause) past the ack timeout, so the acks waiting on the socket arrive after their requests
@@ -297,7 +323,12 @@ test('sink: a nats-server restart mid-stream loses nothing and stores nothing tw
         await ns.start()
       })()
     }
-    await sink.write({ subject: `f.s${i % 5}`, headers: [['I', String(i)]], payload: payloadFor(i, 64), msgId: `f-${i}` })
+    await sink.write({
+      subject: `f.s${i % 5}`,
+      headers: [['I', String(i)]],
+      payload: payloadFor(i, 64),
+      msgId: `f-${i}`,
+    })
   }
   await restart
   await sink.flush({ signal: AbortSignal.timeout(60_000) })

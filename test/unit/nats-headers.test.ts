@@ -18,7 +18,9 @@ const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b)
 
 test('parseHeaderBlock keeps wire order, case, repeats and value whitespace', () => {
-  const p = parseHeaderBlock(enc('NATS/1.0\r\nA: 1\r\nb: 2\r\nA: 3\r\nx-Y:   spaced  \r\nE: \r\nUtf: grüße\r\n\r\n'))
+  const p = parseHeaderBlock(
+    enc('NATS/1.0\r\nA: 1\r\nb: 2\r\nA: 3\r\nx-Y:   spaced  \r\nE: \r\nUtf: grüße\r\n\r\n'),
+  )
   assert.deepEqual(p.headers, [
     ['A', '1'],
     ['b', '2'],
@@ -33,7 +35,9 @@ test('parseHeaderBlock keeps wire order, case, repeats and value whitespace', ()
 })
 
 test('parseHeaderBlock reports status lines, lines without a colon and invalid UTF-8', () => {
-  const p = parseHeaderBlock(enc('NATS/1.0 408 Request Timeout\r\nNats-Pending-Messages: 3\r\nbogus\r\n\r\n'))
+  const p = parseHeaderBlock(
+    enc('NATS/1.0 408 Request Timeout\r\nNats-Pending-Messages: 3\r\nbogus\r\n\r\n'),
+  )
   assert.equal(p.code, 408)
   assert.equal(p.description, 'Request Timeout')
   assert.deepEqual(p.headers, [['Nats-Pending-Messages', '3']])
@@ -63,7 +67,13 @@ test('encode then parse is the identity for valid header lists (property)', () =
 })
 
 test('encodeHeaderBlock rejects names and values that cannot go on the wire', () => {
-  for (const bad of [[['', 'v']], [['a b', 'v']], [['a:b', 'v']], [['ä', 'v']], [['a', 'x\r\ny']]] as HeaderList[]) {
+  for (const bad of [
+    [['', 'v']],
+    [['a b', 'v']],
+    [['a:b', 'v']],
+    [['ä', 'v']],
+    [['a', 'x\r\ny']],
+  ] as HeaderList[]) {
     assert.throws(
       () => encodeHeaderBlock(bad),
       (e) => hasCode(e, 'NATS_HEADER_INVALID'),
@@ -83,10 +93,13 @@ test('WireHeaders encodes its lines in order and set() replaces case-insensitive
   assert.equal(h.get('NATS-MSG-ID'), 'mine')
   assert.equal(h.last('A'), '2')
   assert.deepEqual(h.keys(), ['A', 'Nats-Msg-Id'])
-  assert.deepEqual([...h], [
-    ['A', ['1', '2']],
-    ['Nats-Msg-Id', ['mine']],
-  ])
+  assert.deepEqual(
+    [...h],
+    [
+      ['A', ['1', '2']],
+      ['Nats-Msg-Id', ['mine']],
+    ],
+  )
   h.delete('a')
   assert.equal(h.has('A'), false)
   assert.equal(h.code, 0)
@@ -101,10 +114,18 @@ test('hasRhioProvenance matches either rhio header in any case', () => {
 })
 
 test('isJetStreamControlHeader covers dedup, expectations, rollups, TTLs, batches', () => {
-  for (const n of ['Nats-Msg-Id', 'nats-expected-stream', 'Nats-Expected-Last-Sequence', 'Nats-Rollup', 'Nats-TTL', 'Nats-Batch-Id']) {
+  for (const n of [
+    'Nats-Msg-Id',
+    'nats-expected-stream',
+    'Nats-Expected-Last-Sequence',
+    'Nats-Rollup',
+    'Nats-TTL',
+    'Nats-Batch-Id',
+  ]) {
     assert.equal(isJetStreamControlHeader(n), true, n)
   }
-  for (const n of ['Nats-Service', 'X-Msg-Id', 'Content-Type']) assert.equal(isJetStreamControlHeader(n), false, n)
+  for (const n of ['Nats-Service', 'X-Msg-Id', 'Content-Type'])
+    assert.equal(isJetStreamControlHeader(n), false, n)
 })
 
 test('parseAckReply reads v1 and v2 JetStream ack subjects', () => {
@@ -130,16 +151,27 @@ test('subject validation: publish subjects have no wildcards; filters use them a
   validateFilterSubject('site.>')
   validateFilterSubject('>')
   for (const s of ['', 'a..b', 'a.*', 'a.>', 'a b']) {
-    assert.throws(() => validatePublishSubject(s), (e) => hasCode(e, 'NATS_SUBJECT_INVALID'), s)
+    assert.throws(
+      () => validatePublishSubject(s),
+      (e) => hasCode(e, 'NATS_SUBJECT_INVALID'),
+      s,
+    )
   }
   for (const s of ['a.>.b', 'a.b*', 'a.>x', '.a']) {
-    assert.throws(() => validateFilterSubject(s), (e) => hasCode(e, 'NATS_SUBJECT_INVALID'), s)
+    assert.throws(
+      () => validateFilterSubject(s),
+      (e) => hasCode(e, 'NATS_SUBJECT_INVALID'),
+      s,
+    )
   }
 })
 
 test('Backoff doubles from min to max with bounded jitter and resets', () => {
   const fixed = new Backoff({ minMs: 100, maxMs: 1000, jitter: 0 })
-  assert.deepEqual([1, 2, 3, 4, 5].map(() => fixed.next()), [100, 200, 400, 800, 1000])
+  assert.deepEqual(
+    [1, 2, 3, 4, 5].map(() => fixed.next()),
+    [100, 200, 400, 800, 1000],
+  )
   fixed.reset()
   assert.equal(fixed.next(), 100)
   const low = new Backoff({ minMs: 100, maxMs: 5000 }, () => 0)
