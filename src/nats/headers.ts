@@ -22,6 +22,7 @@
  * - JetStream publish-control headers (`Nats-Msg-Id`, `Nats-Expected-*`, …) are
  *   replaced by the sink's own (see `isJetStreamControlHeader`).
  */
+import { Buffer, isAscii, isUtf8 } from 'node:buffer'
 import type { Match, Msg, MsgHdrs } from '@nats-io/transport-node'
 import { RhioError } from '../errors.js'
 
@@ -41,7 +42,6 @@ export interface ParsedHeaderBlock {
 
 const STATUS_LINE = 'NATS/1.0'
 const CRLF = '\r\n'
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 const looseUtf8 = new TextDecoder('utf-8')
 const utf8 = new TextEncoder()
 
@@ -49,18 +49,19 @@ const utf8 = new TextEncoder()
 export const RHIO_PUBLIC_KEY_HEADER = 'X-Rhio-PublicKey'
 export const RHIO_SIGNATURE_HEADER = 'X-Rhio-Signature'
 
+/** Decodes a header block: ASCII and valid UTF-8 exactly, anything else with U+FFFD. */
+function decodeBlock(block: Uint8Array): { text: string; lossy: boolean } {
+  const buf = Buffer.from(block.buffer, block.byteOffset, block.byteLength)
+  if (isAscii(buf)) return { text: buf.toString('latin1'), lossy: false }
+  if (isUtf8(buf)) return { text: buf.toString('utf8'), lossy: false }
+  return { text: looseUtf8.decode(block), lossy: true }
+}
+
 /** Parses a raw NATS header block (`NATS/1.0\r\nName: value\r\n…\r\n\r\n`). */
 export function parseHeaderBlock(block: Uint8Array): ParsedHeaderBlock {
-  let text: string
-  let lossy = false
-  try {
-    text = strictUtf8.decode(block)
-  } catch {
-    text = looseUtf8.decode(block)
-    lossy = true
-  }
-  const lines = text.split(CRLF)
-  const first = lines[0] ?? ''
+  const { text, lossy } = decodeBlock(block)
+  let eol = text.indexOf(CRLF)
+  const first = eol < 0 ? text : text.slice(0, eol)
   let code = 0
   let description = ''
   if (first !== STATUS_LINE && first.startsWith(STATUS_LINE)) {
@@ -72,8 +73,10 @@ export function parseHeaderBlock(block: Uint8Array): ParsedHeaderBlock {
   }
   const headers: HeaderList = []
   let malformed = 0
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i] as string
+  while (eol >= 0) {
+    const start = eol + 2
+    eol = text.indexOf(CRLF, start)
+    const line = eol < 0 ? text.slice(start) : text.slice(start, eol)
     if (line === '') continue
     const colon = line.indexOf(':')
     if (colon <= 0) {
@@ -81,8 +84,8 @@ export function parseHeaderBlock(block: Uint8Array): ParsedHeaderBlock {
       continue
     }
     // Exactly one space after the colon belongs to the syntax, the rest to the value.
-    const start = line.charCodeAt(colon + 1) === 0x20 ? colon + 2 : colon + 1
-    headers.push([line.slice(0, colon), line.slice(start)])
+    const v = line.charCodeAt(colon + 1) === 0x20 ? colon + 2 : colon + 1
+    headers.push([line.slice(0, colon), line.slice(v)])
   }
   return { headers, code, description, malformed, lossy }
 }

@@ -12,8 +12,9 @@
  * `max_bytes` and accounts for them exactly: the server charges
  * `len(subject) + len(ack reply) + len(headers) + len(payload)` per message and
  * ends a request when its batch is used up, its bytes reach exactly 0, or with a
- * 404/408/409 status — so at most one request is ever outstanding and the buffer
- * never holds more than `batchMessages` messages and `batchBytes` bytes.
+ * 404/408/409 status, serving open requests oldest first. So the client knows
+ * what each open request may still deliver, and buffered messages plus what
+ * open requests may deliver never exceed `batchMessages` / `batchBytes`.
  *
  * The consumer has no name (server-assigned), `ack_policy: none`, memory
  * storage and an inactivity threshold, so nothing is left behind on the server,
@@ -91,6 +92,9 @@ interface OpenRequest {
 
 const utf8 = new TextEncoder()
 
+/** Pull requests open at once: the one being delivered and the next. */
+const MAX_OPEN_REQUESTS = 2
+
 function byteLength(s: string): number {
   // Subjects are nearly always ASCII; only pay for encoding when they are not.
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return utf8.encode(s).length
@@ -130,8 +134,13 @@ export class PullSession {
   private queue: PulledMessage[] = []
   private queueHead = 0
   private queuedBytes = 0
-  private request: OpenRequest | undefined
-  private lastActivity = Date.now()
+  /** Open pull requests, oldest first; the server serves them in this order. */
+  private requests: OpenRequest[] = []
+  private outstandingMsgs = 0
+  private outstandingBytes = 0
+  private received = 0
+  private receivedAtLastCheck = 0
+  private quietSince = Date.now()
   private lastDseq = 0
   private ended: SessionEnd | undefined
   private wake: (() => void) | undefined
@@ -162,12 +171,14 @@ export class PullSession {
     this.nextSubject = `${o.apiPrefix}.CONSUMER.MSG.NEXT.${o.stream}.${consumer}`
     this.sub = o.nc.subscribe(this.inbox, {
       callback: (err, msg) => {
-        if (err)
+        if (err) {
           this.end(
             'protocol',
             new RhioError('NATS_CONSUMER_FAILED', describeError(err), { cause: err }),
           )
-        else this.onMessage(msg)
+        } else {
+          this.onMessage(msg)
+        }
       },
     })
     this.timer = setInterval(
@@ -193,11 +204,11 @@ export class PullSession {
         const onAbort = (): void => reject(signal?.reason)
         signal?.addEventListener('abort', onAbort, { once: true })
         this.wake = () => {
+          this.wake = undefined
           signal?.removeEventListener('abort', onAbort)
           resolve()
         }
       })
-      this.wake = undefined
     }
     if (this.queueHead === this.queue.length) return this.ended as SessionEnd
     const end = Math.min(this.queue.length, this.queueHead + Math.max(1, max))
@@ -216,7 +227,7 @@ export class PullSession {
   end(reason: SessionEndReason, error: RhioError): void {
     if (this.ended !== undefined) return
     this.ended = { reason, error }
-    this.request = undefined
+    this.requests = []
     clearInterval(this.timer)
     this.sub.unsubscribe()
     this.wake?.()
@@ -238,18 +249,28 @@ export class PullSession {
     return this.queue.length - this.queueHead
   }
 
+  /**
+   * Pulls when half the buffer is free (counting what open requests may still
+   * deliver). Up to two requests overlap, so the next batch is on its way
+   * while the current one is delivered.
+   */
   private maybePull(): void {
-    if (this.ended !== undefined || this.request !== undefined) return
-    const freeMsgs = this.o.batchMessages - this.queuedCount
-    const freeBytes = this.o.batchBytes - this.queuedBytes
-    // Pull once half the buffer is free, so one batch is consumed while the next arrives.
+    if (this.ended !== undefined || this.requests.length >= MAX_OPEN_REQUESTS) return
+    const freeMsgs = this.o.batchMessages - this.queuedCount - this.outstandingMsgs
+    const freeBytes = this.o.batchBytes - this.queuedBytes - this.outstandingBytes
     if (
       freeMsgs < Math.ceil(this.o.batchMessages / 2) ||
       freeBytes < Math.ceil(this.o.batchBytes / 2)
-    )
+    ) {
       return
-    this.request = { remainingMsgs: freeMsgs, remainingBytes: freeBytes, delivered: 0 }
-    this.lastActivity = Date.now()
+    }
+    if (this.requests.length === 0) {
+      this.quietSince = Date.now()
+      this.receivedAtLastCheck = this.received
+    }
+    this.requests.push({ remainingMsgs: freeMsgs, remainingBytes: freeBytes, delivered: 0 })
+    this.outstandingMsgs += freeMsgs
+    this.outstandingBytes += freeBytes
     const body = JSON.stringify({
       batch: freeMsgs,
       max_bytes: freeBytes,
@@ -268,10 +289,26 @@ export class PullSession {
     }
   }
 
+  /** Drops the oldest open request (the server finished it). */
+  private finishOldest(): OpenRequest | undefined {
+    const r = this.requests.shift()
+    if (r !== undefined) {
+      this.outstandingMsgs -= r.remainingMsgs
+      this.outstandingBytes -= r.remainingBytes
+    }
+    return r
+  }
+
   private checkHeartbeat(): void {
-    if (this.ended !== undefined || this.request === undefined) return
+    if (this.ended !== undefined) return
+    const now = Date.now()
+    if (this.requests.length === 0 || this.received !== this.receivedAtLastCheck) {
+      this.receivedAtLastCheck = this.received
+      this.quietSince = now
+      return
+    }
     // The server sends a heartbeat every heartbeatMs while a request is open and idle.
-    if (Date.now() - this.lastActivity > 2 * this.o.heartbeatMs + 500) {
+    if (now - this.quietSince > 2 * this.o.heartbeatMs + 500) {
       this.end(
         'heartbeats-missed',
         new RhioError(
@@ -284,7 +321,7 @@ export class PullSession {
 
   private onMessage(msg: Msg): void {
     if (this.ended !== undefined) return
-    this.lastActivity = Date.now()
+    this.received++
     if (msg.subject === this.inbox) {
       this.onStatus(msg)
       return
@@ -324,12 +361,15 @@ export class PullSession {
       headerIssues: parsed.malformed + (parsed.lossy ? 1 : 0),
     })
     this.queuedBytes += size
-    const r = this.request
+    const r = this.requests[0]
     if (r !== undefined) {
       r.remainingMsgs--
       r.remainingBytes -= size
       r.delivered++
-      if (r.remainingMsgs <= 0 || r.remainingBytes <= 0) this.request = undefined
+      this.outstandingMsgs--
+      this.outstandingBytes -= size
+      // The server ends a request when its batch is used up or its bytes reach exactly 0.
+      if (r.remainingMsgs <= 0 || r.remainingBytes <= 0) this.finishOldest()
     }
     this.wake?.()
   }
@@ -341,7 +381,8 @@ export class PullSession {
     const what = `${code} ${description}`.trim()
     if (code === 100) return // idle heartbeat
     const tooBig = code === 409 && /exceeds maxbytes/i.test(description)
-    if (tooBig && this.queuedCount === 0 && this.request?.delivered === 0) {
+    const oldest = this.requests[0]
+    if (tooBig && this.queuedCount === 0 && oldest?.delivered === 0) {
       // Not even an empty buffer can take the next message: pulling again would spin.
       this.end(
         'server-status',
@@ -355,7 +396,7 @@ export class PullSession {
     if (
       this.o.endWhenIdle &&
       (code === 404 || code === 408) &&
-      this.request?.delivered === 0 &&
+      oldest?.delivered === 0 &&
       this.queuedCount === 0
     ) {
       this.end(
@@ -368,8 +409,8 @@ export class PullSession {
       return
     }
     if (code === 404 || code === 408 || tooBig) {
-      // The open request ended; pull again when there is room.
-      this.request = undefined
+      // The oldest open request ended; pull again when there is room.
+      this.finishOldest()
       this.maybePull()
       return
     }

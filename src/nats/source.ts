@@ -42,9 +42,9 @@ export interface JetStreamSourceInit {
   startSeq?: number
   /** Default 'live'. */
   mode?: SourceMode
-  /** Buffer bound in messages (one pull request at most this big). Default 1000. */
+  /** Buffer bound in messages (buffered + requested). Default 1000. */
   batchMessages?: number
-  /** Buffer bound in bytes; raised to twice the largest possible message. Default 16 MiB. */
+  /** Buffer bound in bytes (buffered + requested); raised to twice the largest possible message. Default 16 MiB. */
   batchBytes?: number
   /** Pull request lifetime. Default 30 s. */
   expiresMs?: number

@@ -13,6 +13,7 @@ import {
 import { parseAckReply } from '../../src/nats/pull.js'
 import { Backoff } from '../../src/nats/retry.js'
 import { validateFilterSubject, validatePublishSubject } from '../../src/nats/subjects.js'
+import { WaitQueue } from '../../src/nats/waiters.js'
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b)
@@ -179,4 +180,28 @@ test('Backoff doubles from min to max with bounded jitter and resets', () => {
   assert.equal(low.next(), 75)
   assert.equal(high.next(), 125)
   for (let i = 0; i < 20; i++) assert.ok(high.next() <= 5000)
+})
+
+test('WaitQueue releases from the front in order, anywhere by predicate, and on abort', async () => {
+  const q = new WaitQueue<number>()
+  const order: number[] = []
+  const a = q.wait(1).then(() => order.push(1))
+  const b = q.wait(5).then(() => order.push(5))
+  const c = q.wait(2).then(() => order.push(2))
+  q.releaseFront((v) => v < 3) // releases 1, stops at 5 although 2 would fit
+  await a
+  assert.deepEqual(order, [1])
+  q.releaseWhere((v) => v === 2)
+  await c
+  assert.deepEqual(order, [1, 2])
+  const ac = new AbortController()
+  let abandoned = 0
+  const d = q.wait(9, ac.signal, () => abandoned++)
+  ac.abort(new Error('gone'))
+  await assert.rejects(d, /gone/)
+  assert.equal(abandoned, 1)
+  assert.equal(q.length, 1)
+  q.rejectAll(new Error('stopped'))
+  await assert.rejects(b, /stopped/)
+  assert.equal(q.length, 0)
 })
