@@ -61,6 +61,7 @@ export type SessionEndReason =
   | 'disconnected'
   | 'protocol'
   | 'idle'
+  | 'expired'
   | 'closed'
 
 export interface SessionEnd {
@@ -94,6 +95,8 @@ const utf8 = new TextEncoder()
 
 /** Pull requests open at once: the one being delivered and the next. */
 const MAX_OPEN_REQUESTS = 2
+/** Treat a consumer as expired this long before the server's inactivity threshold. */
+const INACTIVITY_MARGIN_MS = 1_000
 
 function byteLength(s: string): number {
   // Subjects are nearly always ASCII; only pay for encoding when they are not.
@@ -141,6 +144,8 @@ export class PullSession {
   private received = 0
   private receivedAtLastCheck = 0
   private quietSince = Date.now()
+  /** When the last open request finished (the server's inactivity clock starts then). */
+  private unusedSince = Date.now()
   private lastDseq = 0
   private ended: SessionEnd | undefined
   private wake: (() => void) | undefined
@@ -265,6 +270,15 @@ export class PullSession {
       return
     }
     if (this.requests.length === 0) {
+      // A reader that paused past the inactivity threshold finds the consumer
+      // gone; replace it now instead of waiting for missed heartbeats.
+      if (Date.now() - this.unusedSince > this.o.inactiveThresholdMs - INACTIVITY_MARGIN_MS) {
+        this.end(
+          'expired',
+          new RhioError('NATS_CONSUMER_DELETED', `consumer ${this.consumer} expired while unused`),
+        )
+        return
+      }
       this.quietSince = Date.now()
       this.receivedAtLastCheck = this.received
     }
@@ -296,6 +310,7 @@ export class PullSession {
       this.outstandingMsgs -= r.remainingMsgs
       this.outstandingBytes -= r.remainingBytes
     }
+    if (this.requests.length === 0) this.unusedSince = Date.now()
     return r
   }
 

@@ -56,7 +56,10 @@ export interface JetStreamSourceInit {
    * Default 5 s.
    */
   catchupIdleMs?: number
-  /** The server deletes an unused consumer after this. Default 2 min. */
+  /**
+   * The server deletes an unused consumer after this (min 2 s); a reader that
+   * pauses longer gets a new consumer at its cursor. Default 2 min.
+   */
   inactiveThresholdMs?: number
   /** Delay between attempts while the stream is missing or NATS fails. Default 1 s .. 10 s. */
   retry?: BackoffOptions
@@ -147,6 +150,9 @@ export class JetStreamSource implements AsyncIterable<SourceMessage> {
       inactiveThresholdMs: init.inactiveThresholdMs ?? DEFAULTS.inactiveThresholdMs,
       retry: init.retry ?? DEFAULTS.retry,
       apiPrefix: init.apiPrefix ?? '$JS.API',
+    }
+    if (this.init.inactiveThresholdMs < 2_000) {
+      throw new RhioError('NATS_SOURCE_CONFIG', 'inactiveThresholdMs must be at least 2000')
     }
     if (this.init.expiresMs < 2 * this.init.heartbeatMs) {
       throw new RhioError('NATS_SOURCE_CONFIG', 'expiresMs must be at least twice heartbeatMs')

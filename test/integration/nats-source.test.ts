@@ -241,6 +241,44 @@ test('source: a deleted consumer is replaced and reading resumes at the next seq
   await source.stop()
 })
 
+test('source: a reader that pauses past the inactivity threshold continues on a new consumer', async () => {
+  await using ns = await NatsServer.start()
+  await using nc = await connectTo(ns)
+  const jsm = await manager(nc)
+  await jsm.streams.add({ name: 'I', subjects: ['i.>'] })
+  await publish(
+    nc,
+    Array.from({ length: 50 }, (_, i) => `i.${i % 2}`),
+  )
+  const source = new JetStreamSource(
+    { nc },
+    { stream: 'I', filterSubject: 'i.*', batchMessages: 10, inactiveThresholdMs: 2_000, ...quick },
+  )
+  const events: SourceEvent[] = []
+  source.onEvent((e) => events.push(e))
+  const got = await collect(source, 1)
+  const first = events.find((e) => e.type === 'consumer-created')
+  assert.ok(first?.type === 'consumer-created')
+  await waitFor(
+    async () => {
+      try {
+        await jsm.consumers.info('I', first.consumer)
+        return false
+      } catch {
+        return true
+      }
+    },
+    { timeout: 15_000, message: 'the server removes the unused consumer' },
+  )
+  got.push(...(await collect(source, 49)))
+  assert.deepEqual(
+    got.map((m) => m.seq),
+    Array.from({ length: 50 }, (_, i) => i + 1),
+  )
+  assert.ok(events.some((e) => e.type === 'consumer-ended' && e.reason === 'expired'))
+  await source.stop()
+})
+
 test('source: after a nats-server restart it resumes from the right sequence; a new source resumes from nextSeq', async () => {
   await using ns = await NatsServer.start()
   await using nc = await connectTo(ns)
