@@ -255,12 +255,32 @@ export class JetStreamSource implements AsyncIterable<SourceMessage> {
     }
   }
 
+  /**
+   * Messages one by one. Leaving the loop early (break/return/throw) puts the
+   * rest of the current batch back: `nextSeq` then follows the last message the
+   * loop received, and reading again continues there.
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<SourceMessage> {
     for (;;) {
       const batch = await this.read()
       if (batch === null) return
-      yield* batch
+      let i = 0
+      try {
+        for (; i < batch.length; i++) yield batch[i] as SourceMessage
+      } finally {
+        const next = batch[i + 1]
+        if (i < batch.length && next !== undefined) this.rewind(next.seq, batch.length - i - 1)
+      }
     }
+  }
+
+  /** Un-delivers the last `count` handed-out messages, the first of which is `seq`. */
+  private rewind(seq: number, count: number): void {
+    this.cursor = seq
+    this.counters.delivered -= count
+    this.session?.close()
+    this.session = undefined
+    if (this.targetSeq !== undefined && seq <= this.targetSeq) this.finished = false
   }
 
   /** Applies the catch-up limit, advances the cursor. */

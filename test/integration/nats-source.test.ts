@@ -177,6 +177,33 @@ test('source: catch-up stops at the last message present when it started; live k
   assert.equal(await live.read(), null, 'read after stop returns null')
 })
 
+test('source: leaving a for-await loop early keeps the rest of the batch for the next read', async () => {
+  await using ns = await NatsServer.start()
+  await using nc = await connectTo(ns)
+  const jsm = await manager(nc)
+  await jsm.streams.add({ name: 'E', subjects: ['e.>'] })
+  await publish(
+    nc,
+    Array.from({ length: 20 }, (_, i) => `e.${i}`),
+  )
+  const source = new JetStreamSource({ nc }, { stream: 'E', filterSubject: 'e.*', mode: 'catchup' })
+  const seen: number[] = []
+  for await (const m of source) {
+    seen.push(m.seq)
+    if (m.seq === 7) break
+  }
+  assert.equal(source.nextSeq, 8)
+  assert.equal(source.done, false)
+  for await (const m of source) seen.push(m.seq)
+  assert.deepEqual(
+    seen,
+    Array.from({ length: 20 }, (_, i) => i + 1),
+  )
+  assert.equal(source.stats().delivered, 20)
+  assert.equal(source.done, true)
+  await source.stop()
+})
+
 test('source: a missing stream is Inactive with a clear error and recovers when the stream appears', async () => {
   await using ns = await NatsServer.start()
   await using nc = await connectTo(ns)
