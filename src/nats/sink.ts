@@ -11,16 +11,19 @@
  *   1..N are stored. Callers persist progress only up to that cursor.
  * - Any failure (timeout, no stream for the subject, wrong stream, too large,
  *   connection closed) stops sending, backs off (jittered, 100 ms .. 5 s), probes
- *   with the first unacknowledged message and then re-sends everything after it
- *   in order. Re-sent messages that had landed come back as duplicates. Nothing
- *   is dropped; failures are counted by reason and shown in `health()`.
+ *   with the first unacknowledged message and then re-sends the unacknowledged
+ *   ones after it, in order. Re-sent messages that had landed (ack lost) come
+ *   back as duplicates. Nothing is dropped; failures are counted by reason and
+ *   shown in `health()`. Dedup only covers the stream's duplicate window: a
+ *   message whose ack was lost and that is re-sent after a longer outage is
+ *   stored twice.
  *
  * Order across failures: a single connection delivers publishes in order and
  * nats.js discards (does not replay) what it buffered while disconnected, so
  * what landed before a failure is a prefix and re-sending from the first
  * unacked message keeps per-subject order. One race remains: a stream created
- * (or a subject added) while publishes for it are in flight lets later messages
- * land before the re-sent earlier ones. The sink detects this from the
+ * (or a subject added, or a size limit raised) while publishes for it are in
+ * flight lets later messages land before the re-sent earlier ones. The sink detects this from the
  * sequence numbers in the acks, counts it as `reordered` and reports it as
  * NATS_REORDERED; JetStream offers no way to undo it.
  */
