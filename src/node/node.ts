@@ -17,6 +17,7 @@ import { createMetrics, type RhioMetrics } from '../http/metrics.js'
 import type { NodeIdentity } from '../identity/index.js'
 import type { Logger, LoggerFactory } from '../logging/index.js'
 import { NatsConnectionComponent } from '../nats/connection.js'
+import { ReplicationComponent } from '../replication/component.js'
 import type { Component } from './component.js'
 import { HealthModel } from './health.js'
 import { StreamCheckComponent } from './stream-check.js'
@@ -38,6 +39,8 @@ export interface RhioNodeInit {
   registry?: Registry
   /** How often configured streams are checked (default 5 s). */
   streamCheckIntervalMs?: number
+  /** Heartbeat of live sync sessions in ms (tests shorten it). */
+  heartbeatMs?: number
 }
 
 export interface StopResult {
@@ -57,6 +60,7 @@ export class RhioNode implements AsyncDisposable {
   readonly health: HealthModel
   readonly http: HttpServer
   readonly nats: NatsConnectionComponent
+  readonly replication: ReplicationComponent
   private readonly log: Logger
   private readonly components: Component[] = []
   private readonly started: Component[] = []
@@ -95,7 +99,17 @@ export class RhioNode implements AsyncDisposable {
         ? { intervalMs: init.streamCheckIntervalMs }
         : {}),
     })
-    this.components.push(this.http, this.nats, streamCheck)
+    this.replication = new ReplicationComponent({
+      config: init.config,
+      identity: init.identity,
+      logs: init.logs,
+      registry: this.registry,
+      metrics: this.metrics,
+      health: this.health,
+      nats: this.nats,
+      ...(init.heartbeatMs !== undefined ? { heartbeatMs: init.heartbeatMs } : {}),
+    })
+    this.components.push(this.http, this.nats, streamCheck, this.replication)
   }
 
   /** Appends a component (before start); it starts after the ones already listed. */

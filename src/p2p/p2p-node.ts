@@ -196,8 +196,16 @@ export class P2PNode {
     await this.host.stop()
   }
 
-  /** Stops intake first, then flushes state, then closes the network. */
-  async stop(): Promise<void> {
+  /** Stops taking entries from the network (first step of a graceful stop). */
+  async stopIntake(): Promise<void> {
+    await this.sync.stop()
+  }
+
+  /**
+   * Persists heights, stores pending author batches and closes the network.
+   * Call after `stopIntake()` and after the application's sinks have flushed.
+   */
+  async close(): Promise<void> {
     if (!this.started) return
     this.started = false
     await this.sync.stop()
@@ -206,5 +214,18 @@ export class P2PNode {
     await this.peers.stop()
     await this.host.stop()
     await this.registry.close()
+  }
+
+  /** Stops intake first, then flushes state, then closes the network. */
+  async stop(): Promise<void> {
+    await this.stopIntake()
+    await this.close()
+  }
+
+  /** Status of every subscribed log (for /health and the status page). */
+  wantStatus(): Array<{ author: string; kind: string } & ReturnType<Want['status']>[number]> {
+    return this.wants.flatMap((w) =>
+      w.status().map((s) => ({ author: w.authorHex, kind: w.selector.kind, ...s })),
+    )
   }
 }

@@ -131,6 +131,7 @@ describe('rhio as a process', () => {
       .filter((m) => m === 'shutdown requested' || m.startsWith('shutdown'))
     assert.deepEqual(steps, [
       'shutdown requested',
+      'shutdown: stopping replication',
       'shutdown: stopping stream-check',
       'shutdown: stopping nats',
       'shutdown: stopping http',

@@ -193,15 +193,34 @@ export class RhioProcess implements AsyncDisposable {
     await this.child.kill()
   }
 
-  /** Stops (SIGTERM) and starts again with the same directory, key and HTTP port. */
+  /** The p2p port this node listens on (from its 'p2p listening' log). */
+  async p2pPort(timeout = 15_000): Promise<number> {
+    const rec = await this.waitForLog('p2p listening', timeout)
+    const addrs = (rec as unknown as { addresses: string[] }).addresses
+    const m = /\/tcp\/(\d+)/.exec(addrs[0] ?? '')
+    if (!m) throw new Error(`${this.name}: no tcp address in ${JSON.stringify(addrs)}`)
+    return Number(m[1])
+  }
+
+  /** A `nodes[]` entry other nodes can use to reach this one. */
+  async asNode(): Promise<{ public_key: string; endpoints: string[] }> {
+    return { public_key: this.publicKey, endpoints: [`127.0.0.1:${await this.p2pPort()}`] }
+  }
+
+  /** Starts again after a stop or kill, with the same directory, key, HTTP and p2p ports. */
+  async start(): Promise<void> {
+    const p2p = await this.p2pPort().catch(() => 0)
+    let text = await readFile(this.configPath, 'utf8')
+    text = text.replace(/^http_bind_port: \d+$/m, `http_bind_port: ${this.port}`)
+    if (p2p) text = text.replace(/^bind_port: \d+$/m, `bind_port: ${p2p}`)
+    await writeFile(this.configPath, text)
+    await this.launch()
+  }
+
+  /** Stops (SIGTERM) and starts again with the same directory, key and ports. */
   async restart(): Promise<void> {
     await this.stop()
-    const text = await readFile(this.configPath, 'utf8')
-    await writeFile(
-      this.configPath,
-      text.replace(/^http_bind_port: \d+$/m, `http_bind_port: ${this.port}`),
-    )
-    await this.launch()
+    await this.start()
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

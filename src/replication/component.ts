@@ -1,0 +1,202 @@
+/**
+ * The replication component: the p2p node plus what rides on it (message
+ * publishers and subscribers; blobs later), with one ordered shutdown:
+ * stop intake from the network and from NATS, let the sinks flush, persist
+ * heights, then close the network.
+ */
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { NatsConnection } from '@nats-io/transport-node'
+import type { Logger } from 'pino'
+import type { Registry } from 'prom-client'
+import { fromHex } from '../core/codec.js'
+import { networkIdHash } from '../core/network-id.js'
+import type { Config } from '../config/index.js'
+import type { RhioMetrics } from '../http/index.js'
+import { Ed25519Verifier, type NodeIdentity } from '../identity/index.js'
+import { MemoryFrameStore } from '../log/frame-store.js'
+import { libp2pComponentLogger, type LoggerFactory } from '../logging/index.js'
+import type { NatsConnectionComponent } from '../nats/connection.js'
+import type { Component } from '../node/component.js'
+import type { HealthModel } from '../node/health.js'
+import { P2PMetrics } from '../p2p/metrics.js'
+import { P2PNode } from '../p2p/p2p-node.js'
+import { DirStateStore, type StateStore } from '../state/state-store.js'
+import { NatsPublisher } from './nats-publisher.js'
+import { NatsSubscriber } from './nats-subscriber.js'
+
+export interface ReplicationInit {
+  config: Config
+  identity: NodeIdentity
+  logs: LoggerFactory
+  registry: Registry
+  metrics: RhioMetrics
+  health: HealthModel
+  nats: NatsConnectionComponent
+  /** Heartbeat of live sessions (tests shorten it). */
+  heartbeatMs?: number
+}
+
+export class ReplicationComponent implements Component {
+  readonly name = 'replication'
+  p2p: P2PNode | undefined
+  private readonly publishers: NatsPublisher[] = []
+  private readonly subscribers: NatsSubscriber[] = []
+  private readonly log: Logger
+  private statusTimer: NodeJS.Timeout | undefined
+  private state: StateStore | undefined
+
+  constructor(private readonly init: ReplicationInit) {
+    this.log = init.logs.forComponent('rhio:replication')
+  }
+
+  private connection = (signal: AbortSignal): Promise<NatsConnection> =>
+    this.init.nats.connected(signal)
+
+  async start(): Promise<void> {
+    const { config, identity } = this.init
+    await mkdir(config.data_dir, { recursive: true })
+    this.state = new DirStateStore(join(config.data_dir, 'state'))
+    const verifier = new Ed25519Verifier()
+    const host = config.bind_host.includes(':')
+      ? `/ip6/${config.bind_host}`
+      : `/ip4/${config.bind_host}`
+    const p2p = await P2PNode.create({
+      seed: identity.seed,
+      publicKey: identity.publicKey,
+      sign: (m) => identity.sign(m),
+      verify: (pk, m, s) => verifier.check(pk, m, s).ok,
+      networkId: networkIdHash(config.network_id),
+      transport: 'tcp',
+      listen: [`${host}/tcp/${config.bind_port}`],
+      staticNodes: config.nodes.map((n) => ({
+        publicKey: n.public_key,
+        endpoints: [...n.endpoints],
+      })),
+      limits: {
+        maxEntryBytes: config.limits.max_entry_bytes,
+        maxFrameBytes: config.limits.max_frame_bytes,
+        maxBatchEntries: config.limits.max_batch_entries,
+        maxConnections: config.limits.max_connections,
+        maxSyncSessions: config.limits.max_sync_sessions,
+      },
+      state: this.state,
+      frameStores: async (info) => new MemoryFrameStore(info),
+      queryIntervalMs: config.discovery.query_interval_seconds * 1000,
+      resyncIntervalMs: config.protocol.resync_interval_seconds * 1000,
+      ...(this.init.heartbeatMs !== undefined ? { heartbeatMs: this.init.heartbeatMs } : {}),
+      logger: this.init.logs.forComponent('rhio:p2p'),
+      libp2pLogger: libp2pComponentLogger(this.init.logs),
+      metrics: new P2PMetrics(this.init.registry),
+    })
+    this.p2p = p2p
+    await p2p.start()
+    this.log.info(
+      { addresses: p2p.addresses(), public_key: identity.publicKeyHex },
+      'p2p listening',
+    )
+
+    this.startPublishers(p2p)
+    await this.startSubscribers(p2p)
+    this.statusTimer = setInterval(() => this.updateHealth(), 1000)
+    this.updateHealth()
+  }
+
+  private startPublishers(p2p: P2PNode): void {
+    const byStream = new Map<string, string[]>()
+    for (const { stream, subject } of this.init.config.publish.nats_subjects) {
+      const earlier = byStream.get(stream) ?? []
+      if (earlier.includes(subject)) continue // same subject twice in one stream: merged
+      const pub = new NatsPublisher({
+        stream,
+        subject,
+        earlier: [...earlier],
+        openLog: (logId, filter) => p2p.publish({ logId, kind: 'nats' }, [filter]),
+        connection: this.connection,
+        logger: this.init.logs.forComponent('rhio:publish'),
+        onMessage: (s) => this.init.metrics.messageReceiveTotal.inc({ source: 'nats', subject: s }),
+        onProblem: (p) => this.init.health.setProblem(`publish:${stream}:${subject}`, p),
+      })
+      byStream.set(stream, [...earlier, subject])
+      this.publishers.push(pub)
+      pub.start()
+    }
+  }
+
+  private async startSubscribers(p2p: P2PNode): Promise<void> {
+    const byAuthor = new Map<string, Array<{ subject: string; stream: string }>>()
+    for (const { subject, stream, public_key } of this.init.config.subscribe.nats_subjects) {
+      const list = byAuthor.get(public_key) ?? []
+      list.push({ subject, stream })
+      byAuthor.set(public_key, list)
+    }
+    for (const [author, entries] of byAuthor) {
+      const sub = new NatsSubscriber({
+        author,
+        entries,
+        connection: this.connection,
+        logger: this.init.logs.forComponent('rhio:subscribe'),
+        onMessage: (s) =>
+          this.init.metrics.messageReceiveTotal.inc({
+            source: 'network',
+            msg_type: 'nats_message',
+            subject: s,
+          }),
+      })
+      this.subscribers.push(sub)
+      await p2p.subscribe(
+        {
+          author: fromHex(author),
+          kind: 'nats',
+          filters: [...new Set(entries.map((e) => e.subject))],
+        },
+        sub,
+      )
+    }
+  }
+
+  private updateHealth(): void {
+    const p2p = this.p2p
+    if (!p2p) return
+    const h = this.init.health
+    h.setSection(
+      'peers',
+      p2p.peers.list().map((p) => ({
+        id: p.id,
+        connected: p.connected,
+        configured: p.configured,
+        addresses: p.addresses,
+        connected_since: p.connectedSince ?? null,
+        last_seen: p.lastSeen ?? null,
+        last_error: p.lastError ?? null,
+        banned_until: p.bannedUntil ?? null,
+      })),
+    )
+    h.setSection(
+      'sync',
+      p2p.wantStatus().map((s) => ({
+        author: s.author,
+        kind: s.kind,
+        log: s.logId,
+        height: s.height,
+        durable: s.durable,
+        head: s.head,
+        lag: s.lag,
+        last_peer: s.lastPeer ?? null,
+        last_update: s.lastUpdate ?? null,
+      })),
+    )
+  }
+
+  async stop(): Promise<void> {
+    if (this.statusTimer) clearInterval(this.statusTimer)
+    const p2p = this.p2p
+    if (!p2p) return
+    await p2p.stopIntake()
+    await Promise.allSettled(this.publishers.map((p) => p.stop()))
+    await Promise.allSettled(this.subscribers.map((s) => s.stop()))
+    await p2p.close()
+    await this.state?.close()
+    this.p2p = undefined
+  }
+}

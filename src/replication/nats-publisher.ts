@@ -1,0 +1,184 @@
+/**
+ * Publish side of message replication, one per `publish.nats_subjects` entry:
+ * reads the user's existing stream with a subject filter and appends every
+ * message to this node's author log (entry seq = stream sequence, so the log
+ * can be rebuilt from the stream and re-signing gives the same entry ids).
+ *
+ * Skipped (but covered, so subscribers' heights move on): messages that carry
+ * rhio provenance headers (loop prevention) and messages already published by
+ * an earlier publication of the same stream whose filter matches too (so an
+ * overlapping pair of publications never yields the same message twice).
+ */
+import type { NatsConnection } from '@nats-io/transport-node'
+import { jetstreamManager } from '@nats-io/jetstream'
+import type { Logger } from 'pino'
+import { subjectMatches } from '../core/subject.js'
+import { describeError, RhioError } from '../errors.js'
+import type { AuthorLog } from '../log/author-log.js'
+import { EntryTooLargeError } from '../log/author-log.js'
+import { natsLogId } from '../log/kinds.js'
+import { hasRhioProvenance } from '../nats/headers.js'
+import { JetStreamSource } from '../nats/source.js'
+
+export interface NatsPublisherInit {
+  stream: string
+  subject: string
+  /** Filters of earlier publications of the same stream (see file comment). */
+  earlier: string[]
+  /** Opens the author log for a log id (the stream's creation time is part of it). */
+  openLog: (logId: string, subject: string) => Promise<AuthorLog>
+  connection: (signal: AbortSignal) => Promise<NatsConnection>
+  logger: Logger
+  onMessage?: (subject: string) => void
+  onProblem?: (problem: string | null) => void
+}
+
+export class NatsPublisher {
+  private abort = new AbortController()
+  private task: Promise<void> | undefined
+  private source: JetStreamSource | undefined
+  log: AuthorLog | undefined
+  published = 0
+  skipped = 0
+
+  constructor(private readonly o: NatsPublisherInit) {}
+
+  start(): void {
+    this.task ??= this.run(this.abort.signal).catch((err: unknown) => {
+      if (!this.abort.signal.aborted)
+        this.o.logger.error({ err: describeError(err) }, 'publisher stopped')
+    })
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort()
+    await this.source?.stop()
+    await this.task
+    await this.log?.drained().catch(() => {})
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    let delay = 1000
+    while (!signal.aborted) {
+      try {
+        const nc = await this.o.connection(signal)
+        const created = await streamCreated(nc, this.o.stream)
+        const logId = natsLogId(this.o.subject, this.o.stream, created)
+        this.log = await this.o.openLog(logId, this.o.subject)
+        await this.pump(nc, this.log, created, signal)
+        delay = 1000
+      } catch (err) {
+        if (signal.aborted) return
+        const msg = describeError(err)
+        this.o.onProblem?.(`publishing ${this.o.subject} from stream ${this.o.stream}: ${msg}`)
+        this.o.logger.warn(
+          { stream: this.o.stream, subject: this.o.subject, err: msg, retry_ms: delay },
+          'publisher waiting',
+        )
+        await sleep(delay, signal)
+        delay = Math.min(delay * 2, 10_000)
+      }
+    }
+  }
+
+  /** Reads the stream from the log's head onwards until the stream is recreated or we stop. */
+  private async pump(
+    nc: NatsConnection,
+    log: AuthorLog,
+    created: number,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const source = new JetStreamSource(
+      { nc },
+      {
+        stream: this.o.stream,
+        filterSubject: this.o.subject,
+        startSeq: log.head + 1,
+        mode: 'live',
+      },
+    )
+    this.source = source
+    source.start()
+    this.o.onProblem?.(null)
+    this.o.logger.info(
+      { stream: this.o.stream, subject: this.o.subject, from_seq: log.head + 1 },
+      'publishing',
+    )
+    let lastCheck = Date.now()
+    try {
+      while (!signal.aborted) {
+        const batch = await source.read({ max: 1000, signal })
+        if (!batch) return
+        for (const m of batch) {
+          if (
+            hasRhioProvenance(m.headers) ||
+            this.o.earlier.some((f) => subjectMatches(f, m.subject))
+          ) {
+            this.skipped++
+            log.advance(m.seq)
+            continue
+          }
+          try {
+            const more = log.append({
+              seq: m.seq,
+              body: { kind: 'nats', subject: m.subject, headers: m.headers, payload: m.payload },
+            })
+            this.published++
+            this.o.onMessage?.(m.subject)
+            if (!more) await log.drained()
+          } catch (err) {
+            if (!(err instanceof EntryTooLargeError)) throw err
+            // Larger than any peer accepts: refused here, visibly, and skipped.
+            this.skipped++
+            log.advance(m.seq)
+            this.o.onProblem?.(
+              `message seq ${m.seq} on ${m.subject} not replicated: ${err.message}`,
+            )
+            this.o.logger.error(
+              { seq: m.seq, subject: m.subject, err: err.message },
+              'message too large to replicate',
+            )
+          }
+        }
+        if (Date.now() - lastCheck > 30_000) {
+          lastCheck = Date.now()
+          if ((await streamCreated(nc, this.o.stream)) !== created) {
+            this.o.logger.warn(
+              { stream: this.o.stream },
+              'stream was recreated: starting a new log',
+            )
+            return
+          }
+        }
+      }
+    } finally {
+      await source.stop()
+      this.source = undefined
+    }
+  }
+}
+
+async function streamCreated(nc: NatsConnection, stream: string): Promise<number> {
+  const jsm = await jetstreamManager(nc)
+  try {
+    const info = await jsm.streams.info(stream)
+    return Date.parse(info.created)
+  } catch (err) {
+    throw new RhioError('NATS_STREAM_NOT_FOUND', `stream '${stream}' is not available`, {
+      cause: err,
+    })
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve()
+    const t = setTimeout(done, ms)
+    function done(): void {
+      clearTimeout(t)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done, { once: true })
+  })
+}

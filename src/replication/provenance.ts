@@ -1,0 +1,19 @@
+/**
+ * Headers rhio adds to every message it writes into a subscriber's JetStream
+ * (the successors of the original's X-Rhio-Signature / X-Rhio-PublicKey):
+ *
+ *   X-Rhio-PublicKey  hex of the original author's Ed25519 key (as the original)
+ *   X-Rhio-Log        the author's log id (JSON, names stream and subject filter)
+ *   X-Rhio-Seq        the entry's sequence number in that log (the author's stream sequence)
+ *   X-Rhio-Entry      hex entry id = Merkle leaf hash (also the Nats-Msg-Id)
+ *
+ * The authenticity proof (batch header + signature + multiproof) is not put into
+ * every message: it is batch-wide and would bloat users' streams; nodes verify
+ * before writing and keep the proofs in their frame caches to forward them.
+ * Messages carrying X-Rhio-PublicKey or X-Rhio-Signature are never re-published
+ * by the publish side (loop prevention, as the original).
+ */
+export const H_PUBLIC_KEY = 'X-Rhio-PublicKey'
+export const H_LOG = 'X-Rhio-Log'
+export const H_SEQ = 'X-Rhio-Seq'
+export const H_ENTRY = 'X-Rhio-Entry'

@@ -1,0 +1,102 @@
+/**
+ * A simulated site for end-to-end tests: its own nats-server (JetStream) with
+ * streams, a NATS client for the test, and rhio processes pointed at it.
+ */
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node'
+import { connect } from '@nats-io/transport-node'
+import {
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+} from '@nats-io/jetstream'
+import { JetStreamSource, type SourceMessage } from '../../src/nats/source.js'
+import { NatsServer } from './nats-server.js'
+import { startRhio, type RhioProcess, type StartRhioOptions } from './rhio.js'
+
+export interface StreamSpec {
+  name: string
+  subjects: string[]
+}
+
+export class Site implements AsyncDisposable {
+  private readonly nodes: RhioProcess[] = []
+  private constructor(
+    readonly name: string,
+    readonly nats: NatsServer,
+    readonly nc: NatsConnection,
+    readonly js: JetStreamClient,
+    readonly jsm: JetStreamManager,
+  ) {}
+
+  static async start(name: string, streams: StreamSpec[] = []): Promise<Site> {
+    const nats = await NatsServer.start({ name: `nats-${name}`, config: 'max_payload: 1048576' })
+    const nc = await connect({
+      servers: nats.url,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 100,
+    })
+    const jsm = await jetstreamManager(nc)
+    for (const s of streams) await jsm.streams.add({ name: s.name, subjects: s.subjects })
+    return new Site(name, nats, nc, jetstream(nc), jsm)
+  }
+
+  /** Publishes into JetStream and waits for the ack. */
+  async publish(
+    subject: string,
+    payload: Uint8Array | string,
+    headers: Array<[string, string]> = [],
+  ): Promise<number> {
+    const h = natsHeaders()
+    for (const [k, v] of headers) h.append(k, v)
+    const ack = await this.js.publish(
+      subject,
+      typeof payload === 'string' ? new TextEncoder().encode(payload) : payload,
+      headers.length ? { headers: h } : {},
+    )
+    return ack.seq
+  }
+
+  /** Every message currently in a stream (optionally filtered), in stream order. */
+  async read(stream: string, filterSubject = '>'): Promise<SourceMessage[]> {
+    const info = await this.jsm.streams.info(stream)
+    if (info.state.messages === 0) return []
+    const src = new JetStreamSource(
+      { nc: this.nc },
+      { stream, filterSubject, mode: 'catchup', catchupIdleMs: 500 },
+    )
+    src.start()
+    const out: SourceMessage[] = []
+    try {
+      for (;;) {
+        const batch = await src.read({ max: 5000 })
+        if (!batch) break
+        out.push(...batch)
+      }
+    } finally {
+      await src.stop()
+    }
+    return out
+  }
+
+  async count(stream: string): Promise<number> {
+    return (await this.jsm.streams.info(stream)).state.messages
+  }
+
+  /** Starts a rhio process using this site's NATS. */
+  async rhio(opts: StartRhioOptions = {}): Promise<RhioProcess> {
+    const node = await startRhio({
+      name: `rhio-${this.name}`,
+      ...opts,
+      config: { nats: { endpoint: this.nats.url }, log_level: 'INFO', ...opts.config },
+    })
+    this.nodes.push(node)
+    return node
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    for (const n of this.nodes) await n[Symbol.asyncDispose]().catch(() => {})
+    await this.nc.close().catch(() => {})
+    await this.nats[Symbol.asyncDispose]()
+  }
+}
