@@ -36,22 +36,34 @@ export async function serve(o: ServeOptions): Promise<boolean> {
     return false
   }
   const running = new Map<string, Promise<void>>()
+  const stop = new AbortController()
+  const signal = AbortSignal.any([o.signal, stop.signal])
+  let failure: unknown
   const start = (store: FrameStore): void => {
     if (running.has(store.info.logId) || !equalBytes(store.info.author, selector.author)) return
     if (!registry.matching(selector).includes(store)) return
-    running.set(store.info.logId, serveLog(o, store))
+    // A failed send (the stream closed) ends the whole session.
+    running.set(
+      store.info.logId,
+      serveLog({ ...o, signal }, store).catch((err: unknown) => {
+        failure ??= err
+        stop.abort()
+      }),
+    )
   }
   const unsubscribe = registry.onNewLog(start)
   try {
     for (const store of registry.matching(selector)) start(store)
     await new Promise<void>((resolve) => {
-      if (o.signal.aborted) resolve()
-      o.signal.addEventListener('abort', () => resolve(), { once: true })
+      if (signal.aborted) resolve()
+      signal.addEventListener('abort', () => resolve(), { once: true })
     })
   } finally {
     unsubscribe()
+    stop.abort()
     await Promise.allSettled(running.values())
   }
+  if (failure !== undefined && !o.signal.aborted) throw failure
   return true
 }
 
