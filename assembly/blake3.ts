@@ -19,7 +19,8 @@ const OUT: usize = CVS + (MAX_CHUNKS << 5) // results: chaining values
 const KEY: usize = OUT + (MAX_CHUNKS << 5) // the IV, as key words
 const TMPCV: usize = KEY + 32
 const BLOCK: usize = TMPCV + 32 // zero-padded last block of a short chunk
-const END: usize = BLOCK + 64
+const MSG: usize = BLOCK + 64 // 256 bytes: the transposed message block of hash4
+const END: usize = MSG + 256
 
 const pagesNeeded = <i32>((END + 0xffff) >> 16)
 if (memory.size() < pagesNeeded) memory.grow(pagesNeeded - memory.size())
@@ -66,7 +67,7 @@ function chunkCvs(input: usize, len: usize, start: u64, cvs: usize): usize {
   const full: usize = len >> 10
   let i: usize = 0
   while (i + 4 <= full) {
-    hash4(input + (i << 10), 1024, 16, start + i, 1, 0, CHUNK_START, CHUNK_END, cvs + (i << 5))
+    hash4(input + (i << 10), 1024, 16, start + i, 1, 0, CHUNK_START, CHUNK_END, cvs + (i << 5), MSG)
     i += 4
   }
   while (i < n) {
@@ -91,7 +92,7 @@ function merge(cvs: usize, count: usize, isRoot: bool, out: usize): void {
     const pairs = n >> 1
     let p: usize = 0
     while (p + 4 <= pairs) {
-      hash4(cvs + (p << 6), 64, 1, 0, 0, PARENT, 0, 0, cvs + (p << 5))
+      hash4(cvs + (p << 6), 64, 1, 0, 0, PARENT, 0, 0, cvs + (p << 5), MSG)
       p += 4
     }
     while (p < pairs) {

@@ -118,13 +118,13 @@ const ROT8 = '1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12'
 function simdG(a, b, c, d, x, y) {
   const v = (i) => `v${i}`
   return [
-    `${v(a)} = i32x4.add(i32x4.add(${v(a)}, ${v(b)}), m${x})`,
+    `${v(a)} = i32x4.add(i32x4.add(${v(a)}, ${v(b)}), v128.load(msg, ${16 * x}))`,
     `${v(d)} = v128.xor(${v(d)}, ${v(a)})`,
     `${v(d)} = i8x16.shuffle(${v(d)}, ${v(d)}, ${ROT16})`,
     `${v(c)} = i32x4.add(${v(c)}, ${v(d)})`,
     `${v(b)} = v128.xor(${v(b)}, ${v(c)})`,
     `${v(b)} = v128.or(i32x4.shr_u(${v(b)}, 12), i32x4.shl(${v(b)}, 20))`,
-    `${v(a)} = i32x4.add(i32x4.add(${v(a)}, ${v(b)}), m${y})`,
+    `${v(a)} = i32x4.add(i32x4.add(${v(a)}, ${v(b)}), v128.load(msg, ${16 * y}))`,
     `${v(d)} = v128.xor(${v(d)}, ${v(a)})`,
     `${v(d)} = i8x16.shuffle(${v(d)}, ${v(d)}, ${ROT8})`,
     `${v(c)} = i32x4.add(${v(c)}, ${v(d)})`,
@@ -159,12 +159,13 @@ const msgTranspose = [0, 1, 2, 3]
   .map((q) =>
     transpose(
       [0, 1, 2, 3].map((l) => `l${l}q${q}`),
-      'm',
+      'x',
       q * 4,
       'const',
     ),
   )
   .join('\n')
+const msgStore = [...Array(16).keys()].map((i) => `v128.store(msg, x${i}, ${16 * i})`).join('\n')
 
 const as = `${HEADER}// Plain and 4-way SIMD BLAKE3 compression for AssemblyScript (see blake3.ts for their users).
 
@@ -195,7 +196,7 @@ ${[...Array(8).keys()].map((i) => `  store<u32>(out, v${i} ^ v${i + 8}, ${4 * i}
  * Hashes four inputs at once, each \`blocks\` full 64-byte blocks long, lane j starting at
  * \`input + j * stride\`, with counter \`counter + j * counterStep\`. The first block gets
  * \`flagsStart\`, the last \`flagsEnd\`, all of them \`flags\`. Writes the four 32-byte chaining
- * values to \`out\`, \`out + 32\`, ... This is chunks (stride 1024, 16 blocks, step 1) and parent
+ * values to \`out\`, \`out + 32\`, ... \`msg\` is 256 bytes of scratch for the transposed block. This is chunks (stride 1024, 16 blocks, step 1) and parent
  * nodes (stride 64, 1 block, step 0) alike.
  */
 export function hash4(
@@ -208,6 +209,7 @@ export function hash4(
   flagsStart: u32,
   flagsEnd: u32,
   out: usize,
+  msg: usize,
 ): void {
   const c1 = counter + counterStep
   const c2 = c1 + counterStep
@@ -236,6 +238,10 @@ export function hash4(
     const p3 = p2 + stride
 ${msgLoads.map((l) => '    ' + l).join('\n')}
 ${msgTranspose
+  .split('\n')
+  .map((l) => '    ' + l)
+  .join('\n')}
+${msgStore
   .split('\n')
   .map((l) => '    ' + l)
   .join('\n')}

@@ -7,21 +7,18 @@
  */
 import { type Blake3Backend, checkBlockLog } from './backend.js'
 import { CHUNK_LEN } from './blake3-core.js'
+import { ChunkedOutput, GroupReader, type ReadData, dataSpans } from './encode-io.js'
 import { BlobLocalDataError } from './errors.js'
 import { hashEquals } from './hash-text.js'
+import { yieldToEventLoop } from './outboard.js'
 import { type ChunkRanges, truncateRanges } from './ranges.js'
 import { IROH_BLOCK_LOG, type PlanParent, responsePlan } from './tree.js'
 import { defaultBlake3Backend } from './wasm-backend.js'
 
-/** Reads `length` bytes of the blob from `offset`, as one stream (e.g. one S3 ranged GET). */
-export type ReadData = (
-  offset: number,
-  length: number,
-  opts: { readonly signal?: AbortSignal },
-) => AsyncIterable<Uint8Array>
-
 /** Random access to a pre-order outboard: `length` bytes from byte `offset`. */
 export type ReadOutboard = (offset: number, length: number) => Uint8Array | Promise<Uint8Array>
+
+export type { ReadData }
 
 export interface EncodeSource {
   /** The blob hash everything is validated against. */
@@ -39,163 +36,8 @@ export interface EncodeOptions {
   readonly signal?: AbortSignal
   /** Size of the emitted byte chunks (the last may be smaller); default 64 KiB. */
   readonly chunkSize?: number
-}
-
-interface Span {
-  readonly start: number
-  readonly end: number
-}
-
-/** Byte spans of the chunk groups a response touches, merged where adjacent. */
-export function dataSpans(size: number, bs: readonly number[], blockLog: number): Span[] {
-  if (size === 0 || bs.length === 0) return []
-  const chunks = Math.ceil(size / CHUNK_LEN)
-  const gc = 2 ** blockLog
-  const groups = Math.ceil(chunks / gc)
-  const out: Span[] = []
-  for (let i = 0; i < bs.length; i += 2) {
-    const a = bs[i]!
-    const b = bs[i + 1] ?? Infinity
-    const g0 = a >= chunks ? groups - 1 : Math.floor(a / gc)
-    const g1 = a >= chunks ? groups : Math.ceil(Math.min(b, chunks) / gc)
-    const last = out[out.length - 1]
-    const start = g0 * gc * CHUNK_LEN
-    const end = Math.min(size, g1 * gc * CHUNK_LEN)
-    if (last !== undefined && start <= last.end) out[out.length - 1] = { start: last.start, end }
-    else out.push({ start, end })
-  }
-  return out
-}
-
-/** Delivers the data of the selected groups in order, one readData call per span. */
-class GroupReader {
-  readonly #spans: Span[]
-  readonly #read: ReadData
-  readonly #signal: AbortSignal | undefined
-  #span = -1
-  #it: AsyncIterator<Uint8Array> | undefined
-  #carry: Uint8Array = new Uint8Array(0)
-  #pos = 0
-
-  constructor(spans: Span[], read: ReadData, signal: AbortSignal | undefined) {
-    this.#spans = spans
-    this.#read = read
-    this.#signal = signal
-  }
-
-  /** Bytes [start, end) of the blob; calls must go forward through the spans. */
-  async bytes(start: number, end: number): Promise<Uint8Array> {
-    if (start === end) return new Uint8Array(0)
-    if (this.#span < 0 || start >= this.#spans[this.#span]!.end) await this.#nextSpan(start)
-    if (start !== this.#pos)
-      throw new RangeError(`GroupReader: expected offset ${this.#pos}, got ${start}`)
-    const want = end - start
-    let piece = this.#carry
-    if (piece.length === 0) piece = await this.#pull(start)
-    if (piece.length >= want) {
-      this.#carry = piece.subarray(want)
-      this.#pos = end
-      return piece.subarray(0, want)
-    }
-    const out = new Uint8Array(want)
-    let filled = 0
-    for (;;) {
-      const n = Math.min(piece.length, want - filled)
-      out.set(piece.subarray(0, n), filled)
-      filled += n
-      if (filled === want) {
-        this.#carry = piece.subarray(n)
-        break
-      }
-      piece = await this.#pull(start + filled)
-    }
-    this.#pos = end
-    return out
-  }
-
-  async #pull(at: number): Promise<Uint8Array> {
-    for (;;) {
-      const r = await this.#it!.next()
-      if (r.done === true) throw new BlobLocalDataError('data-short', at, 'data reader ended early')
-      if (r.value.length > 0) return r.value
-    }
-  }
-
-  async #nextSpan(start: number): Promise<void> {
-    await this.close()
-    while (++this.#span < this.#spans.length && this.#spans[this.#span]!.end <= start);
-    const span = this.#spans[this.#span]
-    if (span === undefined || span.start > start) {
-      throw new RangeError(`GroupReader: offset ${start} is outside the planned spans`)
-    }
-    const opts = this.#signal === undefined ? {} : { signal: this.#signal }
-    this.#it = this.#read(span.start, span.end - span.start, opts)[Symbol.asyncIterator]()
-    this.#pos = span.start
-  }
-
-  /** Stops reading (after an error or early return); never throws. */
-  async cancel(): Promise<void> {
-    const it = this.#it
-    this.#it = undefined
-    try {
-      await it?.return?.()
-    } catch {
-      // the reader failing to stop adds nothing to the error being handled
-    }
-  }
-
-  /** Ends the current span, checking that the reader delivered no more than asked. */
-  async close(): Promise<void> {
-    const it = this.#it
-    if (it === undefined) return
-    this.#it = undefined
-    const extra = this.#carry.length > 0 ? this.#carry.length : 0
-    this.#carry = new Uint8Array(0)
-    if (extra > 0) {
-      await it.return?.()
-      throw new BlobLocalDataError('data-long', this.#pos, 'data reader returned extra bytes')
-    }
-    const r = await it.next()
-    if (r.done !== true) {
-      await it.return?.()
-      if (r.value.length > 0) {
-        throw new BlobLocalDataError('data-long', this.#pos, 'data reader returned extra bytes')
-      }
-    }
-  }
-}
-
-/** Collects output into chunks of a fixed size. */
-class ChunkedOutput {
-  readonly #size: number
-  #buf: Uint8Array
-  #len = 0
-  readonly ready: Uint8Array[] = []
-
-  constructor(size: number) {
-    this.#size = size
-    this.#buf = new Uint8Array(size)
-  }
-
-  write(bytes: Uint8Array): void {
-    let off = 0
-    while (off < bytes.length) {
-      const n = Math.min(this.#size - this.#len, bytes.length - off)
-      this.#buf.set(bytes.subarray(off, off + n), this.#len)
-      this.#len += n
-      off += n
-      if (this.#len === this.#size) {
-        this.ready.push(this.#buf)
-        this.#buf = new Uint8Array(this.#size)
-        this.#len = 0
-      }
-    }
-  }
-
-  flush(): void {
-    if (this.#len > 0) this.ready.push(this.#buf.slice(0, this.#len))
-    this.#len = 0
-  }
+  /** Yield to the event loop after validating this many bytes (default 4 MiB). */
+  readonly yieldEvery?: number
 }
 
 /**
@@ -223,28 +65,45 @@ export async function* encodeRanges(
     src.outboard instanceof Uint8Array ? inMemory(src.outboard) : src.outboard
   let group = -1
   let groupData: Uint8Array = new Uint8Array(0)
-  const loadGroup = async (g: number): Promise<Uint8Array> => {
-    if (g !== group) {
-      groupData = await reader.bytes(g * groupBytes, Math.min(size, (g + 1) * groupBytes))
-      group = g
-    }
-    return groupData
+  const gc = 2 ** blockLog
+  const groupRange = (g: number): [number, number] => [
+    g * groupBytes,
+    Math.min(size, (g + 1) * groupBytes),
+  ]
+  // The group holding a node, without awaiting when its bytes are already buffered (the usual case).
+  const cachedGroup = (g: number): Uint8Array | undefined => {
+    if (g === group) return groupData
+    const data = reader.tryBytes(...groupRange(g))
+    if (data === undefined) return undefined
+    group = g
+    groupData = data
+    return data
   }
-  const nodeData = async (startChunk: number, len: number): Promise<Uint8Array> => {
-    const g = Math.floor(startChunk / 2 ** blockLog)
-    const data = await loadGroup(g)
-    const off = startChunk * CHUNK_LEN - g * groupBytes
-    return data.subarray(off, off + len)
+  const loadGroup = async (g: number): Promise<Uint8Array> => {
+    groupData = await reader.bytes(...groupRange(g))
+    group = g
+    return groupData
   }
   const stack: Uint8Array[] = [src.hash]
   const cv = new Uint8Array(32)
+  const step = opts.yieldEvery ?? 4 * 1024 * 1024
+  let since = 0
   try {
     for (const item of responsePlan(size, bs, blockLog)) {
       opts.signal?.throwIfAborted()
       const expected = stack.pop()!
       const at = item.startChunk * CHUNK_LEN
+      const g = Math.floor(item.startChunk / gc)
       if (item.kind === 'parent') {
-        const pair = await parentPair(item, readOutboard, nodeData, backend)
+        let pair: Uint8Array
+        if (item.outboardIndex >= 0) {
+          const read = readOutboard(item.outboardIndex * 64, 64)
+          pair = read instanceof Uint8Array ? read : await read
+          if (pair.length !== 64)
+            throw new BlobLocalDataError('outboard-short', at, 'outboard too short')
+        } else {
+          pair = innerPair(item, cachedGroup(g) ?? (await loadGroup(g)), g * groupBytes, backend)
+        }
         backend.parentCv(pair, 0, item.isRoot, cv, 0)
         if (!hashEquals(cv, expected)) {
           const reason = item.outboardIndex >= 0 ? 'outboard-mismatch' : 'data-mismatch'
@@ -254,13 +113,19 @@ export async function* encodeRanges(
         if (item.left) stack.push(pair.subarray(0, 32))
         out.write(pair)
       } else {
-        const data = await nodeData(item.startChunk, item.size)
+        const off = at - g * groupBytes
+        const data = (cachedGroup(g) ?? (await loadGroup(g))).subarray(off, off + item.size)
         if (!hashEquals(backend.subtreeCv(data, item.startChunk, item.isRoot), expected)) {
           throw new BlobLocalDataError('data-mismatch', at, 'data does not match the outboard')
         }
         out.write(data)
       }
-      yield* out.ready.splice(0)
+      if (out.ready.length > 0) yield* out.ready.splice(0)
+      since += item.kind === 'leaf' ? item.size : 64
+      if (since >= step) {
+        since = 0
+        await yieldToEventLoop()
+      }
     }
     await reader.close()
     out.flush()
@@ -274,29 +139,19 @@ function inMemory(outboard: Uint8Array): ReadOutboard {
   return (offset, length) => outboard.subarray(offset, offset + length)
 }
 
-/** The 64-byte pair of a parent: from the outboard above group level, else hashed from data. */
-async function parentPair(
+/** The pair of a parent inside a chunk group, hashed from the group's data. */
+function innerPair(
   item: PlanParent,
-  readOutboard: ReadOutboard,
-  nodeData: (startChunk: number, len: number) => Promise<Uint8Array>,
+  group: Uint8Array,
+  groupStart: number,
   backend: Blake3Backend,
-): Promise<Uint8Array> {
-  if (item.outboardIndex >= 0) {
-    const pair = await readOutboard(item.outboardIndex * 64, 64)
-    if (pair.length !== 64) {
-      throw new BlobLocalDataError(
-        'outboard-short',
-        item.startChunk * CHUNK_LEN,
-        'outboard too short',
-      )
-    }
-    return pair
-  }
-  const data = await nodeData(item.startChunk, item.size)
-  const leftChunks = 2 ** item.level
+): Uint8Array {
+  const off = item.startChunk * CHUNK_LEN - groupStart
+  const data = group.subarray(off, off + item.size)
+  const leftBytes = 2 ** item.level * CHUNK_LEN
   const pair = new Uint8Array(64)
-  pair.set(backend.subtreeCv(data.subarray(0, leftChunks * CHUNK_LEN), item.startChunk, false), 0)
-  const right = data.subarray(leftChunks * CHUNK_LEN)
-  pair.set(backend.subtreeCv(right, item.startChunk + leftChunks, false), 32)
+  pair.set(backend.subtreeCv(data.subarray(0, leftBytes), item.startChunk, false), 0)
+  const rightStart = item.startChunk + leftBytes / CHUNK_LEN
+  pair.set(backend.subtreeCv(data.subarray(leftBytes), rightStart, false), 32)
   return pair
 }
