@@ -14,15 +14,27 @@ import { OUT_LEN, pow2AtMost } from './blake3-core.js'
 
 const SLOTS_PER_BLOCK = 1024
 
-/** Append-mostly storage of 64-byte pairs by slot index, in 64 KiB blocks. */
+/** Storage of 64-byte pairs by slot index, in 64 KiB blocks. */
 class PairSlots {
-  readonly #blocks: Uint8Array[] = []
+  readonly #blocks: Uint32Array[] = []
+  readonly #bytes: Uint8Array[] = [] // the same blocks as bytes
 
-  at(slot: number): Uint8Array {
+  /** Stores `src[at..at+64]`. */
+  put(slot: number, src: Uint8Array, at: number): void {
     const b = Math.floor(slot / SLOTS_PER_BLOCK)
-    while (this.#blocks.length <= b) this.#blocks.push(new Uint8Array(SLOTS_PER_BLOCK * 64))
-    const off = (slot % SLOTS_PER_BLOCK) * 64
-    return this.#blocks[b]!.subarray(off, off + 64)
+    while (this.#blocks.length <= b) {
+      const block = new Uint32Array(SLOTS_PER_BLOCK * 16)
+      this.#blocks.push(block)
+      this.#bytes.push(new Uint8Array(block.buffer))
+    }
+    this.#bytes[b]!.set(src.subarray(at, at + 64), (slot % SLOTS_PER_BLOCK) * 64)
+  }
+
+  /** Copies the pair of `slot` to `out[word..word+16]` (as bytes: a plain copy, no allocation). */
+  copyTo(slot: number, out: Uint32Array, word: number): void {
+    const block = this.#blocks[Math.floor(slot / SLOTS_PER_BLOCK)]!
+    const from = (slot % SLOTS_PER_BLOCK) * 16
+    for (let k = 0; k < 16; k++) out[word + k] = block[from + k]!
   }
 }
 
@@ -69,7 +81,7 @@ export class GroupTreeBuilder {
     while (total % 2 === 0) {
       this.#depth--
       const at = this.#depth * OUT_LEN
-      this.#slots.at(end - span - 1).set(stack.subarray(at, at + 64))
+      this.#slots.put(end - span - 1, stack, at)
       this.#backend.parentCv(stack, at, false, stack, at)
       this.#spans.pop()
       span *= 2
@@ -93,21 +105,23 @@ export class GroupTreeBuilder {
     let curStart = groups - 1
     for (let i = this.#depth - 1; i >= 0; i--) {
       const at = i * OUT_LEN
-      this.#slots.at(curStart - 1).set(work.subarray(at, at + 64))
+      this.#slots.put(curStart - 1, work, at)
       this.#backend.parentCv(work, at, i === 0, work, at)
       curStart -= this.#spans[i]!
     }
-    const outboard = new Uint8Array(64 * (groups - 1))
+    const words = new Uint32Array(16 * (groups - 1))
     let pos = 0
     const emit = (first: number, count: number): void => {
       if (count === 1) return
-      const left = pow2AtMost(count - 1)
-      outboard.set(this.#slots.at(first + left - 1), pos)
-      pos += 64
+      // a complete subtree splits in half; only the right edge needs the general rule
+      const left =
+        count < 2 ** 30 && (count & (count - 1)) === 0 ? count / 2 : pow2AtMost(count - 1)
+      this.#slots.copyTo(first + left - 1, words, pos)
+      pos += 16
       emit(first, left)
       emit(first + left, count - left)
     }
     emit(0, groups)
-    return { hash: work.slice(0, OUT_LEN), outboard }
+    return { hash: work.slice(0, OUT_LEN), outboard: new Uint8Array(words.buffer) }
   }
 }
