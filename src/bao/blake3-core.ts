@@ -46,18 +46,14 @@ function swapWords(words: Uint32Array, start: number, count: number): void {
 
 /** Copies `len` (<= 1024) bytes into the aligned scratch chunk, zero-padding to a block boundary. */
 function loadChunk(data: Uint8Array, off: number, len: number): void {
-  chunkBytes.set(data.subarray(off, off + len))
+  chunkBytes.set(off === 0 && len === data.length ? data : data.subarray(off, off + len))
   const padded = len === 0 ? BLOCK_LEN : Math.ceil(len / BLOCK_LEN) * BLOCK_LEN
   if (padded > len) chunkBytes.fill(0, len, padded)
   if (!LITTLE_ENDIAN) swapWords(chunkWords, 0, padded >>> 2)
 }
 
-/** Writes 8 words as 32 little-endian bytes. */
+/** Writes 8 words as 32 little-endian bytes (byte stores: cheaper than a view for 32 bytes). */
 function storeCv(words: Uint32Array, wo: number, out: Uint8Array, oo: number): void {
-  if (LITTLE_ENDIAN && (out.byteOffset + oo) % 4 === 0) {
-    new Uint32Array(out.buffer, out.byteOffset + oo, 8).set(words.subarray(wo, wo + 8))
-    return
-  }
   for (let i = 0; i < 8; i++) {
     const w = words[wo + i]!
     out[oo + 4 * i] = w
@@ -93,10 +89,16 @@ export interface NodeOutput {
   readonly flags: number
 }
 
+// What the last chunkPrefix call left for the chunk's last block (module state, so hashing a
+// chunk allocates nothing): its first word in the scratch chunk, its length and its flags.
+let lastWord = 0
+let lastLen = 0
+let lastFlags = 0
+
 /**
  * Compresses all blocks but the last of the chunk `data[off..off+len]` (len <= 1024, chunk
- * index `counter`) and returns the state before the last block, leaving the scratch chunk loaded.
- * `cv` receives the intermediate chaining value.
+ * index `counter`), leaving the scratch chunk loaded, the intermediate chaining value in `cv`
+ * and the last block's parameters in lastWord / lastLen / lastFlags.
  */
 function chunkPrefix(
   data: Uint8Array,
@@ -106,10 +108,10 @@ function chunkPrefix(
   key: Uint32Array,
   flags: number,
   cv: Uint32Array,
-): { lastBlock: number; lastLen: number; lastFlags: number } {
+): void {
   loadChunk(data, off, len)
   const blocks = len === 0 ? 1 : Math.ceil(len / BLOCK_LEN)
-  cv.set(key.subarray(0, 8))
+  cv.set(key)
   for (let b = 0; b < blocks - 1; b++) {
     compress(
       cv,
@@ -124,9 +126,9 @@ function chunkPrefix(
       false,
     )
   }
-  const lastLen = len - (blocks - 1) * BLOCK_LEN
-  const lastFlags = flags | CHUNK_END | (blocks === 1 ? CHUNK_START : 0)
-  return { lastBlock: blocks - 1, lastLen, lastFlags }
+  lastWord = (blocks - 1) * 16
+  lastLen = len - (blocks - 1) * BLOCK_LEN
+  lastFlags = flags | CHUNK_END | (blocks === 1 ? CHUNK_START : 0)
 }
 
 /**
@@ -142,9 +144,9 @@ export function chunkCv(
   out: Uint8Array,
   oo: number,
 ): void {
-  const p = chunkPrefix(data, off, len, counter, IV, 0, cvWords)
-  const flags = p.lastFlags | (isRoot ? ROOT : 0)
-  compress(cvWords, 0, chunkWords, p.lastBlock * 16, counter, p.lastLen, flags, cvWords, 0, false)
+  chunkPrefix(data, off, len, counter, IV, 0, cvWords)
+  const flags = lastFlags | (isRoot ? ROOT : 0)
+  compress(cvWords, 0, chunkWords, lastWord, counter, lastLen, flags, cvWords, 0, false)
   storeCv(cvWords, 0, out, oo)
 }
 
@@ -184,23 +186,16 @@ export function subtreeCv(data: Uint8Array, startChunk: number, isRoot: boolean)
   const words = new Uint32Array(n * 8)
   for (let i = 0; i < n; i++) {
     const off = i * CHUNK_LEN
-    const p = chunkPrefix(
-      data,
-      off,
-      Math.min(CHUNK_LEN, data.length - off),
-      startChunk + i,
-      IV,
-      0,
-      cvWords,
-    )
+    const len = Math.min(CHUNK_LEN, data.length - off)
+    chunkPrefix(data, off, len, startChunk + i, IV, 0, cvWords)
     compress(
       cvWords,
       0,
       chunkWords,
-      p.lastBlock * 16,
+      lastWord,
       startChunk + i,
-      p.lastLen,
-      p.lastFlags,
+      lastLen,
+      lastFlags,
       words,
       i * 8,
       false,
@@ -262,9 +257,9 @@ function nodeOutput(
 ): NodeOutput {
   if (data.length <= CHUNK_LEN) {
     const cv = new Uint32Array(8)
-    const p = chunkPrefix(data, 0, data.length, startChunk, key, flags, cv)
-    const block = chunkWords.slice(p.lastBlock * 16, p.lastBlock * 16 + 16)
-    return { cv, block, counter: startChunk, blockLen: p.lastLen, flags: p.lastFlags }
+    chunkPrefix(data, 0, data.length, startChunk, key, flags, cv)
+    const block = chunkWords.slice(lastWord, lastWord + 16)
+    return { cv, block, counter: startChunk, blockLen: lastLen, flags: lastFlags }
   }
   const l = leftLen(data.length)
   const left = nodeCv(data.subarray(0, l), startChunk, key, flags)

@@ -9,10 +9,10 @@ import { type Blake3Backend, checkBlockLog } from './backend.js'
 import { CHUNK_LEN } from './blake3-core.js'
 import { BlobVerifyError } from './errors.js'
 import { hashEquals } from './hash-text.js'
-import { yieldToEventLoop } from './outboard.js'
 import { type ChunkRanges, truncateRanges } from './ranges.js'
 import { IROH_BLOCK_LOG, type PlanItem, responsePlan } from './tree.js'
 import { defaultBlake3Backend } from './wasm-backend.js'
+import { yieldToEventLoop } from './yield.js'
 
 /** The declared size (verified only once the last chunk is; see `sizeVerified`). */
 export interface SizeEvent {

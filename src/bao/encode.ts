@@ -10,10 +10,10 @@ import { CHUNK_LEN } from './blake3-core.js'
 import { ChunkedOutput, GroupReader, type ReadData, dataSpans } from './encode-io.js'
 import { BlobLocalDataError } from './errors.js'
 import { hashEquals } from './hash-text.js'
-import { yieldToEventLoop } from './outboard.js'
 import { type ChunkRanges, truncateRanges } from './ranges.js'
 import { IROH_BLOCK_LOG, type PlanParent, responsePlan } from './tree.js'
 import { defaultBlake3Backend } from './wasm-backend.js'
+import { yieldToEventLoop } from './yield.js'
 
 /** Random access to a pre-order outboard: `length` bytes from byte `offset`. */
 export type ReadOutboard = (offset: number, length: number) => Uint8Array | Promise<Uint8Array>

@@ -8,6 +8,7 @@ import { CHUNK_LEN, OUT_LEN } from './blake3-core.js'
 import { GroupTreeBuilder } from './group-tree.js'
 import { IROH_BLOCK_LOG } from './tree.js'
 import { defaultBlake3Backend } from './wasm-backend.js'
+import { yieldToEventLoop } from './yield.js'
 
 export interface OutboardResult {
   /** BLAKE3 hash of the data: the blob id. */
@@ -114,11 +115,6 @@ export interface ComputeOutboardOptions extends OutboardOptions {
   readonly signal?: AbortSignal
   /** Yield to the event loop after this many bytes (default 4 MiB, a few ms of hashing). */
   readonly yieldEvery?: number
-}
-
-/** Lets timers and I/O callbacks run before continuing. */
-export function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve))
 }
 
 /**
