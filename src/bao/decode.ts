@@ -69,6 +69,7 @@ export class BaoDecoder {
   #plan: Generator<PlanItem, void, undefined> | undefined
   #item: PlanItem | undefined
   #done = false
+  #failed: BlobVerifyError | undefined
   readonly #stack: Uint8Array[] = []
   readonly #cv = new Uint8Array(32)
 
@@ -113,7 +114,18 @@ export class BaoDecoder {
     this.#available += bytes.length
   }
 
+  /** The next verified event; after a verification error, that error again. */
   next(): DecodeEvent | undefined {
+    if (this.#failed !== undefined) throw this.#failed
+    try {
+      return this.#next()
+    } catch (err) {
+      if (err instanceof BlobVerifyError) this.#failed = err
+      throw err
+    }
+  }
+
+  #next(): DecodeEvent | undefined {
     if (this.#done) return undefined
     if (this.#plan === undefined) return this.#readHeader()
     this.#item ??= this.#nextItem()
