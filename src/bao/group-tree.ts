@@ -97,6 +97,18 @@ export class GroupTreeBuilder {
    * its tree is the root's).
    */
   finish(): TreeResult {
+    const steps = this.finishSteps()
+    for (;;) {
+      const r = steps.next()
+      if (r.done === true) return r.value
+    }
+  }
+
+  /**
+   * `finish()` in slices: the generator pauses after laying out every `slice` parents (about
+   * 2 ms of work), so an async caller can let the event loop run in between (4 GiB: ~262k).
+   */
+  *finishSteps(slice = 32768): Generator<void, TreeResult, undefined> {
     if (!this.#hasPending) throw new RangeError('GroupTreeBuilder.finish: no groups pushed')
     const groups = this.groups
     if (groups === 1) return { hash: this.#pending.slice(), outboard: new Uint8Array(0) }
@@ -109,19 +121,21 @@ export class GroupTreeBuilder {
       this.#backend.parentCv(work, at, i === 0, work, at)
       curStart -= this.#spans[i]!
     }
+    // Pre-order walk over (first group, group count) with an explicit stack.
     const words = new Uint32Array(16 * (groups - 1))
-    let pos = 0
-    const emit = (first: number, count: number): void => {
-      if (count === 1) return
+    const todo: number[] = [0, groups]
+    for (let pos = 0; todo.length > 0;) {
+      const count = todo.pop()!
+      const first = todo.pop()!
+      if (count === 1) continue
       // a complete subtree splits in half; only the right edge needs the general rule
       const left =
         count < 2 ** 30 && (count & (count - 1)) === 0 ? count / 2 : pow2AtMost(count - 1)
       this.#slots.copyTo(first + left - 1, words, pos)
       pos += 16
-      emit(first, left)
-      emit(first + left, count - left)
+      todo.push(first + left, count - left, first, left)
+      if ((pos / 16) % slice === 0) yield
     }
-    emit(0, groups)
     return { hash: work.slice(0, OUT_LEN), outboard: new Uint8Array(words.buffer) }
   }
 }

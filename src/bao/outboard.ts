@@ -87,6 +87,15 @@ export class OutboardBuilder {
 
   /** The hash, size and pre-order outboard. The builder cannot be fed afterwards. */
   finish(): OutboardResult {
+    const steps = this.finishSteps()
+    for (;;) {
+      const r = steps.next()
+      if (r.done === true) return r.value
+    }
+  }
+
+  /** `finish()` in slices of a few ms, pausing in between (for async callers, see GroupTreeBuilder). */
+  *finishSteps(): Generator<void, OutboardResult, undefined> {
     if (this.#finished) throw new RangeError('OutboardBuilder.finish called twice')
     this.#finished = true
     const tail = this.#pending.subarray(0, this.#pendingLen)
@@ -95,7 +104,7 @@ export class OutboardBuilder {
       return { hash, size: this.#size, outboard: new Uint8Array(0) }
     }
     if (this.#pendingLen > 0) this.#hashGroups(tail)
-    const { hash, outboard } = this.#tree.finish()
+    const { hash, outboard } = yield* this.#tree.finishSteps()
     return { hash, size: this.#size, outboard }
   }
 
@@ -142,7 +151,12 @@ export async function computeOutboard(
       }
     }
   }
-  return builder.finish()
+  const steps = builder.finishSteps()
+  for (let r = steps.next(); ; r = steps.next()) {
+    if (r.done === true) return r.value
+    await yieldToEventLoop()
+    opts.signal?.throwIfAborted()
+  }
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   outboardFromGroupCvs,
   outboardSize,
 } from '../../src/bao/index.js'
+import { GroupTreeBuilder } from '../../src/bao/group-tree.js'
 import {
   INTERESTING_SIZES,
   decodeAll,
@@ -123,6 +124,26 @@ describe('computeOutboard', () => {
       computeOutboard(forever(), { signal: ac.signal, yieldEvery: 1 << 20 }),
       reason,
     )
+  })
+})
+
+describe('GroupTreeBuilder', () => {
+  test('finishing in slices gives the same outboard as finishing at once', () => {
+    const cvs = noise(1000 * 32, 77)
+    const whole = new GroupTreeBuilder(jsBackend)
+    const sliced = new GroupTreeBuilder(jsBackend)
+    for (let i = 0; i < 1000; i++) {
+      whole.push(cvs, i * 32)
+      sliced.push(cvs, i * 32)
+    }
+    const want = whole.finish()
+    const steps = sliced.finishSteps(7)
+    let pauses = 0
+    let r = steps.next()
+    for (; r.done !== true; r = steps.next()) pauses++
+    assert.equal(pauses, Math.floor(999 / 7))
+    assert.equal(hex(r.value.outboard), hex(want.outboard))
+    assert.equal(hex(r.value.hash), hex(want.hash))
   })
 })
 
