@@ -1,17 +1,32 @@
 /**
- * Hashes of rhio's signed structures. Leaves and inner nodes of batch Merkle
+ * Hashes of rhio's signed structures: BLAKE3 (the same function as blob ids
+ * and the original's network id). Leaves and inner nodes of batch Merkle
  * trees are domain-separated (0x00 / 0x01 prefixes, as RFC 6962) so a leaf can
  * never be passed off as an inner node or the reverse.
  */
-import { createHash } from 'node:crypto'
+import { blake3, Blake3Hasher } from '../bao/index.js'
 
 export const HASH_LEN = 32
 
-// Interim: SHA-256 until the BLAKE3 module lands; callers only see `digest`.
+const SMALL = 16 * 1024
+
+/** BLAKE3 of the concatenation of `parts`. */
 export function digest(...parts: Uint8Array[]): Uint8Array {
-  const h = createHash('sha256')
+  let total = 0
+  for (const p of parts) total += p.length
+  if (parts.length === 1) return blake3(parts[0]!)
+  if (total <= SMALL) {
+    const buf = new Uint8Array(total)
+    let o = 0
+    for (const p of parts) {
+      buf.set(p, o)
+      o += p.length
+    }
+    return blake3(buf)
+  }
+  const h = new Blake3Hasher()
   for (const p of parts) h.update(p)
-  return new Uint8Array(h.digest())
+  return h.digest()
 }
 
 const LEAF = Uint8Array.of(0)

@@ -220,3 +220,13 @@ test('property: flipping any byte of a subset frame is detected or harmless', ()
     }
   }
 })
+
+test('network id is BLAKE3 of the configured string, as the original', async () => {
+  const { networkIdHash } = await import('../../src/core/network-id.js')
+  const { toHex } = await import('../../src/core/codec.js')
+  // formats-and-protocols.md §2.4: BLAKE3("rhio-default-network-1")
+  assert.equal(
+    toHex(networkIdHash('rhio-default-network-1')),
+    '5650072118669c6b282be75aa7e84c84b04b167b11c111fc4e39272bb235b528',
+  )
+})
