@@ -54,10 +54,11 @@ export async function serve(o: ServeOptions): Promise<boolean> {
   const unsubscribe = registry.onNewLog(start)
   try {
     for (const store of registry.matching(selector)) start(store)
-    await new Promise<void>((resolve) => {
-      if (signal.aborted) resolve()
-      signal.addEventListener('abort', () => resolve(), { once: true })
-    })
+    // Each log sends its own heartbeats; with no log yet, the session pings.
+    while (!signal.aborted) {
+      await sleep(o.heartbeatMs, signal)
+      if (running.size === 0 && !signal.aborted) await o.send({ type: 'ping' })
+    }
   } finally {
     unsubscribe()
     stop.abort()
@@ -123,4 +124,17 @@ async function serveLog(o: ServeOptions, store: FrameStore): Promise<void> {
   } catch (err) {
     if (!o.signal.aborted) throw err
   }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve()
+    const t = setTimeout(done, ms)
+    function done(): void {
+      clearTimeout(t)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done, { once: true })
+  })
 }

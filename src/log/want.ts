@@ -200,7 +200,7 @@ export class Want {
             kind: this.selector.kind,
           })
           // only a store that is continuous with what we have may claim the extra coverage
-          if (store.head >= l.height && store.head > 0) await store.advance(msg.through)
+          if (store.head >= l.height) await store.advance(msg.through)
           await this.deliver(l, peer, [], msg.through)
         }
         this.updateLag(l)

@@ -38,6 +38,8 @@ export type SyncMessage =
   | { type: 'progress'; logId: string; through: number; head: number }
   | { type: 'unavailable'; logId: string; low: number }
   | { type: 'reject'; code: string; message: string }
+  /** Liveness while the holder has no matching log yet. */
+  | { type: 'ping' }
 
 export interface Limits {
   maxEntries: number
@@ -99,6 +101,7 @@ const T_BATCH = 3
 const T_PROGRESS = 4
 const T_UNAVAILABLE = 5
 const T_REJECT = 6
+const T_PING = 7
 
 export function encodeSync(m: SyncMessage): Uint8Array {
   const w = new Writer(m.type === 'batch' ? 1024 : 64)
@@ -124,6 +127,9 @@ export function encodeSync(m: SyncMessage): Uint8Array {
       break
     case 'reject':
       w.u8(T_REJECT).string(m.code).string(m.message)
+      break
+    case 'ping':
+      w.u8(T_PING)
       break
   }
   return w.finish()
@@ -164,6 +170,9 @@ export function decodeSync(bytes: Uint8Array, limits: Limits): SyncMessage {
       break
     case T_REJECT:
       m = { type: 'reject', code: r.string(256), message: r.string(4096) }
+      break
+    case T_PING:
+      m = { type: 'ping' }
       break
     default:
       throw new DecodeError(`unknown sync message type ${t}`)

@@ -37,6 +37,15 @@ export interface SyncServiceOptions {
   metrics?: P2PMetrics
 }
 
+/**
+ * Sessions per want run to every peer that can serve it, up to this many (the
+ * author first). Redundant upstreams cost bandwidth but guarantee progress in
+ * any connected topology: a subscriber that picked only other stuck
+ * subscribers would otherwise never reach the data. Duplicates are dropped by
+ * the want.
+ */
+export const DEFAULT_MAX_UPSTREAMS = 8
+
 /** How much each kind of bad input counts towards a ban. */
 const PENALTY: Record<string, number> = {
   'bad-signature': 5,
@@ -82,6 +91,8 @@ export class SyncService {
   private started = false
   private readonly unsubs: Array<() => void> = []
   private readonly heartbeatMs: number
+  /** (want, peer) pairs not to use until the given time (the peer lacked history). */
+  private readonly cooldown = new Map<string, number>()
 
   constructor(private readonly o: SyncServiceOptions) {
     this.proto = protocolId(o.networkId, 'sync')
@@ -143,6 +154,8 @@ export class SyncService {
     const out: PeerView[] = []
     for (const p of this.o.peers.list()) {
       if (!p.connected || !p.hello) continue
+      if ((this.cooldown.get(`${want.authorHex}/${want.selector.kind}/${p.id}`) ?? 0) > Date.now())
+        continue
       const isAuthor = equalBytes(p.publicKey, want.selector.author)
       const holds = p.hello.holds.some(
         (h) =>
@@ -153,7 +166,7 @@ export class SyncService {
     }
     return out
       .sort((a, b) => rank(b, want) - rank(a, want) || a.id.localeCompare(b.id))
-      .slice(0, this.o.maxUpstreams ?? 3)
+      .slice(0, this.o.maxUpstreams ?? DEFAULT_MAX_UPSTREAMS)
   }
 
   /** Starts sessions that should run and stops those that should not. */
@@ -212,6 +225,10 @@ export class SyncService {
         s.state = 'open'
         s.since = Date.now()
         const outcome = await this.readSession(s, framed, signal)
+        if (outcome === 'unavailable') {
+          setImmediate(() => this.reconcile()) // once this session is gone
+          return
+        }
         if (outcome === 'rejected') {
           await sleep(this.o.resyncIntervalMs, signal)
           continue
@@ -244,7 +261,7 @@ export class SyncService {
     s: Session,
     framed: FramedStream,
     signal: AbortSignal,
-  ): Promise<'ended' | 'rejected'> {
+  ): Promise<'ended' | 'rejected' | 'unavailable'> {
     const limits = { maxEntries: this.o.maxEntries, maxEntryBytes: this.o.maxEntryBytes }
     for (;;) {
       // A live session hears at least a heartbeat every heartbeatMs.
@@ -265,9 +282,15 @@ export class SyncService {
         s.lastError = `${msg.code}: ${msg.message}`
         return 'rejected'
       }
+      if (msg.type === 'ping') continue
       if (msg.type === 'unavailable') {
+        // This holder lacks history we need: use other holders for a while.
         s.lastError = `history of ${msg.logId} below ${msg.low} is not available from this peer`
-        continue
+        this.cooldown.set(
+          `${s.want.authorHex}/${s.want.selector.kind}/${s.peer}`,
+          Date.now() + this.o.resyncIntervalMs,
+        )
+        return 'unavailable'
       }
       // A consumer blocked on its sink must not keep the session from stopping.
       const r = await untilAborted(s.want.handle(s.peer, msg), signal)

@@ -71,10 +71,14 @@ test(
       for (let s = 1; s <= ENTRIES; s++)
         for (const [a, log] of logs.entries()) log.append(natsEntry(s, `sim.${a}.${s % 5}`))
       const t0 = Date.now()
-      await waitFor(() => [...consumers.values()].every((c) => c.entries.length >= ENTRIES), {
+      const complete = (): number =>
+        [...consumers.values()].filter((c) => c.entries.length >= ENTRIES).length
+      await waitFor(() => complete() === consumers.size, {
         timeout: 150_000,
         interval: 250,
-        message: `convergence (seed ${seed}): ${[...consumers.values()].filter((c) => c.entries.length >= ENTRIES).length}/${consumers.size} subscriptions complete`,
+        message: `convergence (seed ${seed})`,
+      }).catch((err: Error) => {
+        throw new Error(`${err.message}: ${complete()}/${consumers.size} subscriptions complete`)
       })
       const elapsed = Date.now() - t0
       for (const [k, c] of consumers) {
