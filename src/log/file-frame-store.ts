@@ -21,6 +21,7 @@
  *   segments are deleted and `low` is raised (a segment being read is
  *   deleted when its last reader is done).
  */
+import { writeSync } from 'node:fs'
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises'
 import type { Logger } from 'pino'
 import { concatBytes } from '../core/codec.js'
@@ -47,6 +48,15 @@ import { TailCache } from './tail-cache.js'
 const MiB = 1024 * 1024
 
 export type FsyncMode = 'never' | 'batch'
+
+/**
+ * Records up to this size are written with a synchronous write(2): into the
+ * page cache that takes 1–2 µs, against ~30 µs for a thread-pool round trip
+ * (measured: ~700k vs ~30k small writes/s), and appends of small batches are
+ * the live path. Larger records go through the thread pool so that a big
+ * batch never holds the event loop for long.
+ */
+const SYNC_WRITE_MAX_BYTES = 64 * 1024
 
 export const FILE_FRAME_STORE_DEFAULTS = {
   /** Per log: a few hours of a busy subject, bounded so many logs fit on one disk. */
@@ -222,8 +232,12 @@ export class FileFrameStore implements FrameStore {
     try {
       this.writer ??= await open(seg.path, 'a')
       const fh = this.writer
-      for (let done = 0; done < rec.length;) {
-        done += (await fh.write(rec, done, rec.length - done)).bytesWritten
+      if (rec.length <= SYNC_WRITE_MAX_BYTES) {
+        for (let done = 0; done < rec.length;)
+          done += writeSync(fh.fd, rec, done, rec.length - done)
+      } else {
+        for (let done = 0; done < rec.length;)
+          done += (await fh.write(rec, done, rec.length - done)).bytesWritten
       }
       if (this.sync) await fh.datasync()
     } catch (err) {
