@@ -83,6 +83,12 @@ export interface FileFrameStoreInit {
   logger?: Logger
 }
 
+interface Written {
+  seg: Segment
+  /** Where the record starts in the segment file. */
+  offset: number
+}
+
 export interface FileFrameStoreStats {
   /** Bytes of live segments. */
   bytes: number
@@ -136,7 +142,7 @@ export class FileFrameStore implements FrameStore {
         logger: init.logger,
       })
       const store = new FileFrameStore(init.info, init, r.segments, r.low, r.head)
-      await store.exclusive(() => store.retain())
+      store.retain()
       return store
     } catch (err) {
       throw new RhioError('FRAME_STORE_OPEN_FAILED', `cannot open the frame store in ${init.dir}`, {
@@ -167,13 +173,14 @@ export class FileFrameStore implements FrameStore {
       const h = stored.batch.header
       if (h.lastSeq <= this._head) return
       const rec = encodeBatchRecord(stored)
-      let at: { seg: Segment; offset: number }
-      if (h.firstSeq > this._head + 1) at = await this.restart(h.firstSeq, rec, h.lastSeq)
-      else at = await this.write(rec, h.lastSeq)
+      const restart = h.firstSeq > this._head + 1
+      const at = restart ? await this.writeRestart(h.firstSeq, rec) : await this.write(rec)
+      // from here on synchronous: readers see the record, head and cache change together
+      if (restart) this.replaceChain(at.seg)
+      this.commit(at, rec.length, h.lastSeq)
       addIndexPoint(at.seg.index!, h.lastSeq, at.offset)
-      this._head = h.lastSeq
       this.cache.push(stored, rec.length)
-      await this.retain()
+      this.retain()
       this.signal.notify(this._head)
     })
   }
@@ -182,9 +189,9 @@ export class FileFrameStore implements FrameStore {
     return this.exclusive(async () => {
       this.checkWritable()
       if (through <= this._head) return
-      await this.write(encodeAdvanceRecord(through), through)
-      this._head = through
-      await this.retain()
+      const rec = encodeAdvanceRecord(through)
+      this.commit(await this.write(rec), rec.length, through)
+      this.retain()
       this.signal.notify(this._head)
     })
   }
@@ -221,11 +228,8 @@ export class FileFrameStore implements FrameStore {
     if (this.failure) throw this.failure
   }
 
-  /** Appends a record to the newest segment (rolling it when full); sets its new end. */
-  private async write(
-    rec: Uint8Array,
-    endAfter: number,
-  ): Promise<{ seg: Segment; offset: number }> {
+  /** Writes a record at the end of the newest segment (rolling it when full). */
+  private async write(rec: Uint8Array): Promise<Written> {
     let seg = this.segments[this.segments.length - 1]
     if (!seg || (seg.size > 0 && seg.size + rec.length > this.segmentBytes)) seg = await this.roll()
     const offset = seg.size
@@ -244,9 +248,14 @@ export class FileFrameStore implements FrameStore {
       await this.undoPartialWrite(seg, offset)
       throw new RhioError('FRAME_STORE_WRITE_FAILED', `cannot write to ${seg.path}`, { cause: err })
     }
-    seg.size = offset + rec.length
-    seg.end = endAfter
     return { seg, offset }
+  }
+
+  /** Makes a written record part of the store. */
+  private commit(at: Written, length: number, head: number): void {
+    at.seg.size = at.offset + length
+    at.seg.end = head
+    this._head = head
   }
 
   /** A partial record must not stay in front of the next one. */
@@ -282,13 +291,9 @@ export class FileFrameStore implements FrameStore {
    * An append that cannot extend the stored chain replaces it: a new segment
    * starting with a restart record (written to a temporary file, synced and
    * renamed, so that it appears complete or not at all), then the old
-   * segments are deleted.
+   * segments are deleted (replaceChain).
    */
-  private async restart(
-    start: number,
-    rec: Uint8Array,
-    endAfter: number,
-  ): Promise<{ seg: Segment; offset: number }> {
+  private async writeRestart(start: number, rec: Uint8Array): Promise<Written> {
     const seg = newSegment(this.dir, start)
     const marker = encodeRestartRecord(start)
     try {
@@ -300,18 +305,20 @@ export class FileFrameStore implements FrameStore {
     }
     this.writer = undefined
     seg.index = { seqs: [], offsets: [] }
-    seg.size = marker.length + rec.length
-    seg.end = endAfter
-    for (const old of this.segments) this.drop(old)
-    this.segments = [seg]
-    this._low = start
-    this.generation++
-    this.cache.clear(0)
+    seg.size = marker.length
     return { seg, offset: marker.length }
   }
 
+  private replaceChain(seg: Segment): void {
+    for (const old of this.segments) this.drop(old)
+    this.segments = [seg]
+    this._low = seg.start
+    this.generation++
+    this.cache.clear(0)
+  }
+
   /** Deletes the oldest whole segments while over budget (never the newest). */
-  private async retain(): Promise<void> {
+  private retain(): void {
     let bytes = this.segments.reduce((n, s) => n + s.size, 0)
     let dropped = false
     while (bytes > this.maxBytes && this.segments.length > 1) {

@@ -4,7 +4,16 @@
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { appendFile, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises'
+import {
+  appendFile,
+  mkdir,
+  readFile,
+  readdir,
+  rm,
+  stat,
+  truncate,
+  writeFile,
+} from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { hasCode } from '../../src/errors.js'
@@ -198,6 +207,31 @@ describe('FileFrameStore recovery', () => {
     assert.equal(again.low, 11)
     assert.equal(again.head, 12)
     await again.close()
+  })
+
+  test('a failed write rejects with FRAME_STORE_WRITE_FAILED and changes nothing', async () => {
+    const { tmp, open } = await setup({ segmentBytes: 4096 })
+    await using _ = tmp
+    const store = await open()
+    await store.append(makeBatch(1, 2, { payload: 1000 }))
+    await rm(store.dir, { recursive: true })
+    // the next segment cannot be created in the missing directory
+    const failed = (err: unknown): boolean => hasCode(err, 'FRAME_STORE_WRITE_FAILED')
+    await assert.rejects(store.append(makeBatch(3, 4, { payload: 1000 })), failed)
+    assert.equal(store.head, 2)
+    await mkdir(store.dir)
+    await store.append(makeBatch(3, 4, { payload: 1000 }))
+    assert.equal(store.head, 6)
+    await store.close()
+  })
+
+  test('a directory that cannot be created fails with FRAME_STORE_OPEN_FAILED', async () => {
+    await using tmp = await tempDir('rhio-frames-')
+    const file = join(tmp.path, 'file')
+    await writeFile(file, 'x')
+    await assert.rejects(FileFrameStore.open({ dir: join(file, 'log'), info }), (err: unknown) =>
+      hasCode(err, 'FRAME_STORE_OPEN_FAILED'),
+    )
   })
 
   test('segments older than a restart are removed at open (crash before they were deleted)', async () => {
