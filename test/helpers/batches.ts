@@ -1,12 +1,16 @@
 import { signBatch, subsetBatch } from '../../src/core/batch.js'
 import type { Entry } from '../../src/core/entry.js'
 import { leavesOf, type LogInfo, type StoredBatch } from '../../src/log/frame-store.js'
+import { natsLogId } from '../../src/log/kinds.js'
 import { testKey, type TestKey } from './keys.js'
 
 export const BATCH_NETWORK = new Uint8Array(32).fill(5)
 export const BATCH_AUTHOR: TestKey = testKey(new Uint8Array(32).fill(3))
 
-export function logInfo(logId = 'nats/orders.>', author: TestKey = BATCH_AUTHOR): LogInfo {
+export function logInfo(
+  logId = natsLogId('orders.>', 'ORDERS', 1_700_000_000_000),
+  author: TestKey = BATCH_AUTHOR,
+): LogInfo {
   return { author: author.publicKey, logId, kind: 'nats' }
 }
 

@@ -14,6 +14,7 @@ import {
   type FileFrameStoreInit,
 } from '../../src/log/file-frame-store.js'
 import { logDirOf, segmentFileName } from '../../src/log/file-layout.js'
+import { natsLogId } from '../../src/log/kinds.js'
 import {
   BATCH_AUTHOR,
   batchRun,
@@ -222,7 +223,7 @@ describe('FileFrameStore', () => {
     await store.close()
     const meta = join(store.dir, 'log.json')
     const other = JSON.parse(await readFile(meta, 'utf8')) as { logId: string }
-    other.logId = 'nats/other'
+    other.logId = natsLogId('other', 'OTHER', 1)
     await writeFile(meta, JSON.stringify(other))
     const again = await opener(tmp.path)()
     assert.equal(again.head, 0)
