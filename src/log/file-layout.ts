@@ -10,9 +10,9 @@
  * directory belongs to the log opened.
  */
 import { createHash } from 'node:crypto'
-import { open, readFile, rename } from 'node:fs/promises'
+import { open, readFile, readdir, rename } from 'node:fs/promises'
 import { join } from 'node:path'
-import { toHex } from '../core/codec.js'
+import { fromHex, toHex } from '../core/codec.js'
 import type { LogKind } from '../p2p/messages.js'
 import type { LogInfo } from './frame-store.js'
 
@@ -97,4 +97,30 @@ export async function syncDir(dir: string): Promise<void> {
   } finally {
     await fh.close()
   }
+}
+
+/**
+ * The logs kept under `root` (from their log.json files), so that a node can
+ * reopen them at start and serve them before anything new arrives.
+ * Directories without a readable log.json are skipped.
+ */
+export async function storedLogs(root: string): Promise<LogInfo[]> {
+  const out: LogInfo[] = []
+  const list = (dir: string): Promise<string[]> => readdir(dir).catch(() => [])
+  for (const author of await list(root)) {
+    if (!/^[0-9a-f]{64}$/.test(author)) continue
+    for (const id of await list(join(root, author))) {
+      const meta = await readFile(join(root, author, id, LOG_META_FILE), 'utf8').catch(() => '')
+      try {
+        const m = JSON.parse(meta) as Partial<LogMeta>
+        if (m.version !== 1 || m.author !== author || typeof m.logId !== 'string') continue
+        if (m.kind !== 'nats' && m.kind !== 'blobs') continue
+        const info = { author: fromHex(author), logId: m.logId, kind: m.kind }
+        if (logDirOf(root, info) === join(root, author, id)) out.push(info)
+      } catch {
+        continue
+      }
+    }
+  }
+  return out
 }
