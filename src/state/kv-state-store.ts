@@ -12,7 +12,9 @@
  *   and lists only that subtree.
  * - While NATS is unreachable every call rejects with STATE_UNAVAILABLE: at
  *   once when the client knows it is disconnected, otherwise after
- *   `timeoutMs`. Nothing waits forever; callers retry.
+ *   `timeoutMs`. Nothing waits forever; callers retry. A put that timed out
+ *   may still be applied later (its request was already sent); documents are
+ *   last-writer-wins and callers retry with current values, so that is harmless.
  */
 import { jetstream, StorageType } from '@nats-io/jetstream'
 import { Kvm, type KV } from '@nats-io/kv'
