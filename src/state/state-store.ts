@@ -17,7 +17,11 @@ export interface StateStore {
   get<T extends Json = Json>(key: string): Promise<T | undefined>
   put(key: string, value: Json): Promise<void>
   delete(key: string): Promise<void>
-  /** Keys that start with `prefix` (use a trailing `.` to list one level). */
+  /**
+   * Keys that start with `prefix`, sorted. A prefix ending in `.` (or empty)
+   * selects a subtree, which stores can list without scanning everything.
+   * Rejects a prefix that no key could start with (STATE_BAD_KEY).
+   */
   keys(prefix: string): Promise<string[]>
   close(): Promise<void>
 }
@@ -27,6 +31,15 @@ const KEY_RE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/
 export function checkKey(key: string): string {
   if (!KEY_RE.test(key)) throw new RhioError('STATE_BAD_KEY', `invalid state key '${key}'`)
   return key
+}
+
+const PREFIX_RE = /^([A-Za-z0-9_-]+\.)*[A-Za-z0-9_-]*$/
+
+/** A valid start of a key (empty, tokens each followed by `.`, then a partial token). */
+export function checkPrefix(prefix: string): string {
+  if (!PREFIX_RE.test(prefix))
+    throw new RhioError('STATE_BAD_KEY', `invalid state key prefix '${prefix}'`)
+  return prefix
 }
 
 export class MemoryStateStore implements StateStore {
@@ -46,6 +59,7 @@ export class MemoryStateStore implements StateStore {
   }
 
   async keys(prefix: string): Promise<string[]> {
+    checkPrefix(prefix)
     return [...this.map.keys()].filter((k) => k.startsWith(prefix)).sort()
   }
 
@@ -60,14 +74,21 @@ export class DirStateStore implements StateStore {
   constructor(private readonly dir: string) {}
 
   private init(): Promise<void> {
-    this.ready ??= mkdir(this.dir, { recursive: true }).then(() => undefined)
+    this.ready ??= mkdir(this.dir, { recursive: true }).then(
+      () => undefined,
+      (err: unknown) => {
+        this.ready = undefined // try again on the next call
+        throw err
+      },
+    )
     return this.ready
   }
 
   async get<T extends Json = Json>(key: string): Promise<T | undefined> {
-    await this.init()
+    const file = join(this.dir, `${checkKey(key)}.json`)
     try {
-      return JSON.parse(await readFile(join(this.dir, `${checkKey(key)}.json`), 'utf8')) as T
+      await this.init()
+      return JSON.parse(await readFile(file, 'utf8')) as T
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
       throw new RhioError('STATE_READ_FAILED', `cannot read state '${key}'`, { cause: err })
@@ -75,21 +96,37 @@ export class DirStateStore implements StateStore {
   }
 
   async put(key: string, value: Json): Promise<void> {
-    await this.init()
     const file = join(this.dir, `${checkKey(key)}.json`)
     const tmp = `${file}.${process.pid}.${this.seq++}.tmp`
-    await writeFile(tmp, JSON.stringify(value))
-    await rename(tmp, file)
+    try {
+      await this.init()
+      await writeFile(tmp, JSON.stringify(value))
+      await rename(tmp, file)
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined)
+      throw new RhioError('STATE_WRITE_FAILED', `cannot write state '${key}'`, { cause: err })
+    }
   }
 
   async delete(key: string): Promise<void> {
-    await this.init()
-    await rm(join(this.dir, `${checkKey(key)}.json`), { force: true })
+    const file = join(this.dir, `${checkKey(key)}.json`)
+    try {
+      await this.init()
+      await rm(file, { force: true })
+    } catch (err) {
+      throw new RhioError('STATE_WRITE_FAILED', `cannot delete state '${key}'`, { cause: err })
+    }
   }
 
   async keys(prefix: string): Promise<string[]> {
-    await this.init()
-    const names = await readdir(this.dir)
+    checkPrefix(prefix)
+    let names: string[]
+    try {
+      await this.init()
+      names = await readdir(this.dir)
+    } catch (err) {
+      throw new RhioError('STATE_READ_FAILED', `cannot list state in ${this.dir}`, { cause: err })
+    }
     return names
       .filter((n) => n.endsWith('.json'))
       .map((n) => n.slice(0, -5))

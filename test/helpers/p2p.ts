@@ -3,6 +3,7 @@ import pino from 'pino'
 import { Registry } from 'prom-client'
 import type { VerifiedEntry } from '../../src/core/batch.js'
 import { MemoryFrameStore } from '../../src/log/frame-store.js'
+import type { FrameStoreFactory } from '../../src/log/registry.js'
 import type { Delivery, LogConsumer } from '../../src/log/want.js'
 import { P2PMetrics } from '../../src/p2p/metrics.js'
 import { DEFAULT_LIMITS, P2PNode, type P2PLimits } from '../../src/p2p/p2p-node.js'
@@ -43,6 +44,8 @@ export interface TestNodeOptions {
   listen?: string[]
   staticNodes?: StaticNode[]
   state?: StateStore
+  /** Where logs are kept; MemoryFrameStore by default. */
+  frameStores?: FrameStoreFactory
   limits?: Partial<P2PLimits>
   heartbeatMs?: number
   resyncIntervalMs?: number
@@ -82,7 +85,7 @@ export async function startTestNode(o: TestNodeOptions = {}): Promise<TestNode> 
     staticNodes: o.staticNodes ?? [],
     limits: { ...DEFAULT_LIMITS, ...o.limits },
     state,
-    frameStores: async (info) => new MemoryFrameStore(info),
+    frameStores: o.frameStores ?? (async (info) => new MemoryFrameStore(info)),
     queryIntervalMs: 500,
     resyncIntervalMs: o.resyncIntervalMs ?? 2_000,
     heartbeatMs: o.heartbeatMs ?? 1_000,
