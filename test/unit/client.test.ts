@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import { clientExitCode } from '../../src/cli/client/errors.js'
+import { ClientErrorCode, clientExitCode } from '../../src/cli/client/errors.js'
 import { humanBytes, messageJson, messageText, payloadText } from '../../src/cli/client/format.js'
 import { subjectsOverlap } from '../../src/cli/client/streams.js'
 import type { CliIO } from '../../src/cli/io.js'
@@ -114,6 +115,13 @@ describe('rhio client: subjects, exit codes, usage', () => {
     assert.equal(clientExitCode(e('CLIENT_NO_STREAM')), 1)
     assert.equal(clientExitCode(e('S3_NO_SUCH_BUCKET')), 1)
     assert.equal(clientExitCode(new Error('boom')), 1)
+  })
+
+  it('every client error code has a row in docs/ERRORS.md', () => {
+    const doc = readFileSync(new URL('../../../docs/ERRORS.md', import.meta.url), 'utf8')
+    for (const code of Object.values(ClientErrorCode)) {
+      assert.match(doc, new RegExp(`^\\| \`${code}\` +\\|`, 'm'), code)
+    }
   })
 
   it('a missing -c file is a config error (exit 2) before anything is contacted', async () => {
