@@ -149,6 +149,69 @@ describe('rhio client: NATS', () => {
     }
   })
 
+  it('reads only new messages of a stream without --all', async () => {
+    await using ns = await NatsServer.start()
+    await using dir = await tempDir()
+    const cfg = await writeConfig(dir.path, { nats: { endpoint: ns.url } })
+    assert.equal((await client(cfg, 'stream', 'add', 'events', 'ev.>')).code, 0)
+    assert.equal((await client(cfg, 'pub', 'ev.old', 'before')).code, 0)
+    const sub = new Child('rhio client sub', process.execPath, [
+      RHIO_MAIN,
+      'client',
+      'sub',
+      'ev.>',
+      '--stream',
+      'events',
+      '--json',
+      '-n',
+      '1',
+      '--timeout',
+      '20',
+      '-c',
+      cfg,
+    ])
+    try {
+      await sub.waitForOutput(/reading ev\.> from stream events \(new messages/, 10_000)
+      assert.equal((await client(cfg, 'pub', 'ev.new', 'after')).code, 0)
+      const { code } = await sub.exited
+      assert.equal(code, 0, sub.output)
+      const lines = jsonLines(
+        sub.output
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .join('\n'),
+      )
+      assert.deepEqual(
+        lines.map((l) => [l.subject, l.data, l.seq]),
+        [['ev.new', 'after', 2]],
+      )
+    } finally {
+      await sub.kill()
+    }
+  })
+
+  it('Ctrl-C (SIGINT) ends a subscription with exit 0', async () => {
+    await using ns = await NatsServer.start()
+    await using dir = await tempDir()
+    const cfg = await writeConfig(dir.path, { nats: { endpoint: ns.url } })
+    const sub = new Child('rhio client sub', process.execPath, [
+      RHIO_MAIN,
+      'client',
+      'sub',
+      'x.>',
+      '-c',
+      cfg,
+    ])
+    try {
+      await sub.waitForOutput(/listening on x\.>/, 10_000)
+      sub.proc.kill('SIGINT')
+      const { code, signal } = await sub.exited
+      assert.deepEqual({ code, signal }, { code: 0, signal: null }, sub.output)
+    } finally {
+      await sub.kill()
+    }
+  })
+
   it('reads a binary payload from stdin and shows it as base64', async () => {
     await using ns = await NatsServer.start()
     await using dir = await tempDir()
