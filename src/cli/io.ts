@@ -5,6 +5,8 @@ export interface CliIO {
   env: Readonly<Record<string, string | undefined>>
   cwd: string
   stdoutIsTTY: boolean
+  /** Raw stdout for bytes and backpressure (`rhio client get`, `sub`); text goes through `out`. */
+  outStream?: NodeJS.WritableStream
 }
 
 export function processIO(): CliIO {
@@ -14,5 +16,6 @@ export function processIO(): CliIO {
     env: process.env,
     cwd: process.cwd(),
     stdoutIsTTY: process.stdout.isTTY === true,
+    outStream: process.stdout,
   }
 }

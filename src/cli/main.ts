@@ -6,6 +6,11 @@ import { EXIT } from './exit-codes.js'
 import { processIO } from './io.js'
 import { main } from './program.js'
 
+// The AWS SDK warns on Node < 22 that *later* SDK releases will need it; the
+// pinned release supports Node 20 (DESIGN.md §4), so the 9-line warning on
+// stderr of every run and every `rhio client` call with S3 is noise.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+
 process.on('uncaughtException', (err) => {
   process.stderr.write(`rhio: uncaught exception: ${describeError(err)}\n${err.stack ?? ''}\n`)
   process.exit(EXIT.FAILURE)

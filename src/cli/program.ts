@@ -1,10 +1,12 @@
 /**
- * The command line: `rhio` (run a node), `rhio keygen`, `rhio status`.
+ * The command line: `rhio` (run a node), `rhio keygen`, `rhio status`,
+ * `rhio client …` (the demo client).
  * Flags of the original rhio are kept: -c -p -b -k -l -h -V.
  */
 import { Command, CommanderError, Option } from 'commander'
 import { RHIO_VERSION } from '../node/index.js'
 import { EXIT } from './exit-codes.js'
+import { addClientCommand } from './client/command.js'
 import type { ConfigFlags } from './flags.js'
 import type { CliIO } from './io.js'
 import { keygen, type KeygenFlags } from './keygen.js'
@@ -67,6 +69,8 @@ function buildProgram(io: CliIO, setResult: (p: Promise<number> | number) => voi
     .action((_flags: StatusFlags, cmd: Command) =>
       setResult(status(cmd.optsWithGlobals<StatusFlags>(), io)),
     )
+
+  addClientCommand(program, io, setResult)
 
   return program
 }

@@ -81,6 +81,7 @@ export async function runNode(flags: ConfigFlags, io: CliIO): Promise<number> {
   if (addr && !shutdown.signal.aborted) {
     log.info(
       {
+        status_page: `http://${addr.host}:${addr.port}/`,
         health: `http://${addr.host}:${addr.port}/health`,
         metrics: `http://${addr.host}:${addr.port}/metrics`,
       },

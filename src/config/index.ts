@@ -1,3 +1,4 @@
+export { CREDENTIAL_ENV } from './credentials-env.js'
 export { DEFAULTS } from './defaults.js'
 export { parseHostPort, parseNatsEndpoints } from './endpoints.js'
 export { ConfigError, yamlPath } from './issues.js'

@@ -11,6 +11,7 @@ import { homedir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { parseDocument } from 'yaml'
 import { RhioError } from '../errors.js'
+import { applyCredentialEnv } from './credentials-env.js'
 import { ConfigError, issueViolations } from './issues.js'
 import { crossEntryViolations, type Violation } from './rules.js'
 import { configSchema, type Config, type ConfigData } from './schema.js'
@@ -131,6 +132,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
       sources[key] = `env ${envName}`
     }
   }
+  applyCredentialEnv(raw, env, sources)
   for (const [key, flag] of Object.entries(CLI_FLAGS)) {
     const v = opts.cli?.[key as keyof CliOverrides]
     if (v === undefined) continue
@@ -160,9 +162,8 @@ export function parseConfig(raw: unknown, opts: ParseConfigOptions = {}): Config
   if (violations.length > 0 || !result.success) {
     const sources = opts.sources ?? {}
     const annotated = violations.map((v) => {
-      const top = v.path.split(/[.[]/)[0] ?? ''
-      const src = sources[top]
-      return src && v.path === top ? { ...v, message: `${v.message} (from ${src})` } : v
+      const from = sourceOf(v.path, sources)
+      return from ? { ...v, message: `${v.message} (from ${from})` } : v
     })
     throw new ConfigError(annotated, opts.file ?? null)
   }
@@ -171,6 +172,16 @@ export function parseConfig(raw: unknown, opts: ParseConfigOptions = {}): Config
   data.data_dir = resolve(cwd, data.data_dir)
   data.private_key_path = resolve(cwd, data.private_key_path)
   return deepFreeze(data)
+}
+
+/** The source of the most specific overridden key that is `path` or contains it. */
+function sourceOf(path: string, sources: Readonly<Record<string, string>>): string | undefined {
+  let best: string | undefined
+  for (const key of Object.keys(sources)) {
+    const contains = path === key || path.startsWith(`${key}.`) || path.startsWith(`${key}[`)
+    if (contains && (best === undefined || key.length > best.length)) best = key
+  }
+  return best === undefined ? undefined : sources[best]
 }
 
 function deepFreeze<T>(v: T): T {

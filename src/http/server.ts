@@ -1,7 +1,9 @@
 /**
  * The node's HTTP server: GET /health (original JSON shape, 200 when healthy,
- * 503 when not), GET /metrics (Prometheus text), 404 JSON for anything else.
- * Built by a factory so later features (the status page) add routes.
+ * 503 when not; `?probe=live` answers 200 whenever the process serves HTTP, for
+ * a liveness probe), GET /metrics (Prometheus text), GET / (the status page)
+ * and GET /events (its live data, SSE), 404 JSON for anything else. Built by a
+ * factory so later features add routes.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -10,6 +12,8 @@ import type { Registry } from 'prom-client'
 import { describeError, RhioError } from '../errors.js'
 import type { Component } from '../node/component.js'
 import type { HealthModel } from '../node/health.js'
+import { HealthEvents, type HealthEventsInit } from './health-events.js'
+import { serveStatusPage } from './status-page.js'
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>
 
@@ -28,6 +32,8 @@ export interface HttpServerOptions {
   /** Defaults: 0.0.0.0 and port 0 (any free port). */
   host?: string
   port?: number
+  /** Timing and limits of GET /events (defaults in health-events.ts). */
+  events?: Omit<HealthEventsInit, 'health'>
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -45,10 +51,22 @@ export class HttpServer implements Component {
   private readonly routes = new Map<string, Route>()
   private server: Server | undefined
   private bound: AddressInfo | undefined
+  private readonly events: HealthEvents
 
   constructor(private readonly opts: HttpServerOptions) {
-    this.addRoute({ method: 'GET', path: '/health', handler: (_q, res) => this.health(res) })
+    this.events = new HealthEvents({ ...opts.events, health: opts.health })
+    this.addRoute({
+      method: 'GET',
+      path: '/health',
+      handler: (_q, res, url) => this.health(res, url),
+    })
     this.addRoute({ method: 'GET', path: '/metrics', handler: (_q, res) => this.metrics(res) })
+    this.addRoute({ method: 'GET', path: '/', handler: (_q, res) => serveStatusPage(res) })
+    this.addRoute({
+      method: 'GET',
+      path: '/events',
+      handler: (q, res) => this.events.handle(q, res),
+    })
     for (const r of opts.routes ?? []) this.addRoute(r)
   }
 
@@ -94,6 +112,7 @@ export class HttpServer implements Component {
     const server = this.server
     if (!server) return
     this.server = undefined
+    this.events.close()
     await new Promise<void>((resolve) => {
       server.close(() => resolve())
       server.closeAllConnections()
@@ -120,9 +139,10 @@ export class HttpServer implements Component {
     }
   }
 
-  private health(res: ServerResponse): void {
+  private health(res: ServerResponse, url: URL): void {
     const body = this.opts.health.snapshot()
-    sendJson(res, body.status === 'Running' ? 200 : 503, body)
+    const live = url.searchParams.get('probe') === 'live'
+    sendJson(res, live || body.status === 'Running' ? 200 : 503, body)
   }
 
   private async metrics(res: ServerResponse): Promise<void> {

@@ -55,7 +55,8 @@ export function backoffDelay(attempt: number, minMs: number, maxMs: number): num
   return Math.round(base / 2 + (Math.random() * base) / 2)
 }
 
-function authenticator(creds: Config['nats']['credentials']): Authenticator | undefined {
+/** The authenticator for `nats.credentials` (undefined without credentials). */
+export function natsAuthenticator(creds: Config['nats']['credentials']): Authenticator | undefined {
   if (!creds) return undefined
   if (creds.nkey !== undefined) return nkeyAuthenticator(new TextEncoder().encode(creds.nkey))
   if (creds.token !== undefined) return tokenAuthenticator(creds.token)
@@ -167,7 +168,7 @@ export class NatsConnectionComponent implements Component {
   private options(signal: AbortSignal): NodeConnectionOptions {
     const min = this.init.minReconnectDelayMs ?? NATS_RECONNECT_MIN_MS
     const max = this.init.maxReconnectDelayMs ?? NATS_RECONNECT_MAX_MS
-    const auth = authenticator(this.init.nats.credentials)
+    const auth = natsAuthenticator(this.init.nats.credentials)
     return {
       servers: this.servers,
       name: this.init.name ?? 'rhio',

@@ -1,0 +1,275 @@
+/**
+ * The status page's script (inline; plain ES2017 so any current browser runs
+ * it). It listens to `events` (SSE, relative URL so the page also works
+ * behind a path prefix such as the Kubernetes API proxy) and falls back to
+ * polling `health?probe=live` (200 even when unhealthy) every second when EventSource is missing or no event came
+ * within 5 s (a buffering proxy). Every value from the node is inserted with
+ * textContent, never as HTML: keys, subjects and errors come from peers.
+ * A section is rebuilt only when its data changed; relative times tick on
+ * their own.
+ */
+export const STATUS_PAGE_SCRIPT = `
+(function () {
+  'use strict';
+  var rendered = {};
+  var me = null;
+  var lastData = 0;
+
+  function $(id) { return document.getElementById(id); }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+  function isKey(v) { return typeof v === 'string' && /^[0-9a-f]{64}$/.test(v); }
+  function keyEl(v) {
+    if (!isKey(v)) return el('span', 'mono', v === null || v === undefined ? '\\u2014' : v);
+    var s = el('span', 'mono', v === me ? 'this node' : v.slice(0, 8) + '\\u2026' + v.slice(-4));
+    s.title = v;
+    return s;
+  }
+  function text(v) { return v === null || v === undefined || v === '' ? '\\u2014' : String(v); }
+  function num(v) { return typeof v === 'number' && isFinite(v) ? v : null; }
+  function bytes(n) {
+    if (typeof n !== 'number' || !isFinite(n)) return '\\u2014';
+    var u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'], i = 0, v = n;
+    while (v >= 1024 && i < u.length - 1) { v /= 1024; i++; }
+    return i === 0 ? n + ' B' : v.toFixed(v < 10 ? 1 : 0) + ' ' + u[i];
+  }
+  function rel(ms) {
+    var d = Math.round((Date.now() - ms) / 1000), a = Math.abs(d), s;
+    if (a < 60) s = a + ' s';
+    else if (a < 3600) s = Math.floor(a / 60) + ' min';
+    else if (a < 86400) s = Math.floor(a / 3600) + ' h';
+    else s = Math.floor(a / 86400) + ' d';
+    return d >= 0 ? s + ' ago' : 'in ' + s;
+  }
+  function timeEl(ms) {
+    if (typeof ms !== 'number') return el('span', 'muted', 'never');
+    var t = el('time', 'rel', rel(ms));
+    var iso = new Date(ms).toISOString();
+    t.setAttribute('datetime', iso);
+    t.setAttribute('data-ms', String(ms));
+    t.title = iso;
+    return t;
+  }
+  function tick() {
+    var ts = document.querySelectorAll('time.rel');
+    for (var i = 0; i < ts.length; i++) ts[i].textContent = rel(Number(ts[i].getAttribute('data-ms')));
+    var up = $('uptime').getAttribute('data-ms');
+    if (up) $('uptime').textContent = rel(Number(up)).replace(' ago', '');
+    if (lastData && Date.now() - lastData > 5000) live('off', 'no update for ' + rel(lastData).replace(' ago', ''));
+  }
+  var TONE = { Active: 'ok', Running: 'ok', Connected: 'ok', done: 'ok', New: 'info', queued: 'info',
+    downloading: 'info', completing: 'info', Connecting: 'warn', Unknown: 'warn', Inactive: 'bad',
+    Disconnected: 'bad', Closed: 'bad', Error: 'bad', failed: 'bad' };
+  function pill(status) { return el('span', 'pill ' + (TONE[status] || 'muted'), text(status)); }
+  function cell(v) { return v instanceof Node ? v : document.createTextNode(text(v)); }
+  function table(cols, rows) {
+    var t = el('table'), thead = el('thead'), hr = el('tr'), tb = el('tbody');
+    cols.forEach(function (c) { hr.appendChild(el('th', c.cls || '', c.label)); });
+    thead.appendChild(hr);
+    rows.forEach(function (r) {
+      var tr = el('tr');
+      r.forEach(function (v, i) {
+        var td = el('td', cols[i].cls || '');
+        td.setAttribute('data-label', cols[i].label);
+        td.appendChild(cell(v));
+        tr.appendChild(td);
+      });
+      tb.appendChild(tr);
+    });
+    t.appendChild(thead);
+    t.appendChild(tb);
+    var wrap = el('div', 'scroll');
+    wrap.appendChild(t);
+    return wrap;
+  }
+  function empty(msg) { return el('p', 'empty', msg); }
+  function errCell(v) { return v ? el('span', 'err', v) : el('span', 'muted', '\\u2014'); }
+  function stack(a, b) {
+    var d = el('div');
+    d.appendChild(cell(a));
+    if (b !== undefined && b !== null) d.appendChild(el('span', 'sub', b));
+    return d;
+  }
+  function lag(sync, author, kind) {
+    if (!Array.isArray(sync) || !author) return '\\u2014';
+    var total = null;
+    sync.forEach(function (s) {
+      if (s && s.author === author && s.kind === kind && num(s.lag) !== null) total = (total || 0) + s.lag;
+    });
+    return total === null ? '\\u2014' : String(total);
+  }
+
+  function section(id, value, fn) {
+    var json = JSON.stringify(value === undefined ? null : value);
+    if (rendered[id] === json) return;
+    rendered[id] = json;
+    var box = $(id);
+    box.querySelector('.body').replaceChildren(fn(value));
+  }
+  function count(id, n) { $(id).querySelector('.count').textContent = n === null ? '' : '(' + n + ')'; }
+
+  function peers(list) {
+    if (!Array.isArray(list)) return empty('Not reported by this node.');
+    if (list.length === 0) return empty('No peers known yet.');
+    var now = Date.now();
+    return table([{ label: 'peer' }, { label: 'state' }, { label: 'addresses' }, { label: 'connected since' },
+      { label: 'last seen' }, { label: 'last error', cls: 'err' }], list.map(function (p) {
+      var banned = typeof p.banned_until === 'number' && p.banned_until > now;
+      var state = el('span', 'dot ' + (banned ? 'bad' : p.connected ? 'ok' : 'muted'),
+        banned ? 'banned' : p.connected ? 'connected' : 'disconnected');
+      var st = stack(state, p.configured ? 'configured' : 'discovered');
+      if (banned) { st.appendChild(el('span', 'sub', 'lifts ')); st.lastChild.appendChild(timeEl(p.banned_until)); }
+      var ul = el('ul', 'addrs mono');
+      (Array.isArray(p.addresses) ? p.addresses : []).forEach(function (a) { ul.appendChild(el('li', '', a)); });
+      return [keyEl(p.id), st, ul, p.connected ? timeEl(p.connected_since) : '\\u2014', timeEl(p.last_seen), errCell(p.last_error)];
+    }));
+  }
+
+  function streams(v) {
+    var rows = [];
+    (v.streams.published || []).forEach(function (s) {
+      rows.push(['published', stack(s.subject, 'stream ' + s.stream), '\\u2014', pill(s.status), '\\u2014', timeEl(s.last_check_time), errCell(s.last_error)]);
+    });
+    (v.streams.subscribed || []).forEach(function (s) {
+      rows.push(['subscribed', stack(s.subject, 'stream ' + s.stream), keyEl(s.source), pill(s.status), lag(v.sync, s.source, 'nats'), timeEl(s.last_check_time), errCell(s.last_error)]);
+    });
+    if (rows.length === 0) return empty('No streams configured.');
+    return table([{ label: 'direction' }, { label: 'subject' }, { label: 'author' }, { label: 'status' },
+      { label: 'lag', cls: 'num' }, { label: 'checked' }, { label: 'last error', cls: 'err' }], rows);
+  }
+
+  function buckets(v) {
+    var rows = [];
+    (v.stores.published || []).forEach(function (b) {
+      rows.push(['published', b.bucket, '\\u2014', pill(b.status), '\\u2014', timeEl(b.last_check_time), errCell(b.last_error)]);
+    });
+    (v.stores.subscribed || []).forEach(function (b) {
+      rows.push(['subscribed', stack(b.local_bucket, 'from ' + b.remote_bucket), keyEl(b.source), pill(b.status), lag(v.sync, b.source, 'blobs'), timeEl(b.last_check_time), errCell(b.last_error)]);
+    });
+    if (rows.length === 0) return empty('No buckets configured.');
+    return table([{ label: 'direction' }, { label: 'bucket' }, { label: 'author' }, { label: 'status' },
+      { label: 'lag', cls: 'num' }, { label: 'checked' }, { label: 'last error', cls: 'err' }], rows);
+  }
+
+  var ORDER = { downloading: 0, completing: 1, queued: 2, failed: 3, done: 4 };
+  function transfers(list) {
+    if (!Array.isArray(list)) return empty('Not reported by this node.');
+    if (list.length === 0) return empty('No blob transfers.');
+    var rank = function (t) { return t && ORDER.hasOwnProperty(t.state) ? ORDER[t.state] : 9; };
+    var sorted = list.slice().sort(function (a, b) { return rank(a) - rank(b); });
+    return table([{ label: 'object' }, { label: 'state' }, { label: 'progress', cls: 'progress' }, { label: 'from' },
+      { label: 'started' }, { label: 'last error', cls: 'err' }], sorted.map(function (t) {
+      var size = num(t.size) || 0, done = Math.min(num(t.done) || 0, size);
+      var bar = el('progress');
+      bar.max = size > 0 ? size : 1;
+      bar.value = size > 0 ? done : t.state === 'done' ? 1 : 0;
+      bar.setAttribute('data-transfer', t.local_bucket + '/' + t.key);
+      var pct = size > 0 ? Math.floor((done / size) * 100) : t.state === 'done' ? 100 : 0;
+      var prog = stack(bar, pct + ' % \\u00b7 ' + bytes(done) + ' of ' + bytes(size));
+      var obj = stack(el('span', 'mono', t.key), t.local_bucket);
+      if (isKey(t.hash)) obj.lastChild.textContent += ' \\u00b7 ' + t.hash.slice(0, 12);
+      return [obj, pill(t.state), prog, keyEl(t.peer), timeEl(t.started_at), errCell(t.last_error)];
+    }));
+  }
+
+  function sync(v) {
+    if (!Array.isArray(v)) return empty('Not reported by this node.');
+    if (v.length === 0) return empty('No logs replicated yet.');
+    return table([{ label: 'author' }, { label: 'kind' }, { label: 'log' }, { label: 'height', cls: 'num' },
+      { label: 'head', cls: 'num' }, { label: 'lag', cls: 'num' }, { label: 'durable', cls: 'num' },
+      { label: 'from' }, { label: 'updated' }], v.map(function (s) {
+      return [keyEl(s.author), s.kind, el('span', 'mono', text(s.log)), s.height, s.head, s.lag, s.durable, keyEl(s.last_peer), timeEl(s.last_update)];
+    }));
+  }
+
+  function errors(list) {
+    if (!Array.isArray(list)) return empty('Not reported by this node.');
+    if (list.length === 0) return empty('No recent errors.');
+    return table([{ label: 'when' }, { label: 'component' }, { label: 'message', cls: 'err' }], list.map(function (e) {
+      return [timeEl(e.time), el('span', 'mono', text(e.component)), text(e.message)];
+    }));
+  }
+
+  function header(h) {
+    var node = h.node || {};
+    me = isKey(node.public_key) ? node.public_key : null;
+    $('node-id').textContent = text(node.public_key);
+    $('network').textContent = text(node.network_id);
+    $('version').textContent = text(node.version);
+    if (typeof node.started_at === 'number') {
+      $('uptime').setAttribute('data-ms', String(node.started_at));
+      $('uptime').textContent = rel(node.started_at).replace(' ago', '');
+      $('uptime').title = new Date(node.started_at).toISOString();
+    }
+    var st = $('status');
+    st.className = 'pill badge ' + (TONE[h.status] || 'muted');
+    st.textContent = text(h.status);
+    var n = h.nats || {};
+    var nats = $('nats');
+    nats.replaceChildren(pill(n.status), document.createTextNode(' ' + text(n.server)));
+    if (n.last_error) nats.appendChild(el('span', 'sub err', n.last_error));
+    var probs = $('problems');
+    var reasons = typeof h.msg === 'string' && h.msg ? h.msg.split('; ') : [];
+    probs.hidden = reasons.length === 0;
+    probs.replaceChildren.apply(probs, reasons.map(function (r) { return el('li', '', r); }));
+    document.title = 'rhio ' + (me ? me.slice(0, 8) : '') + ' \\u00b7 ' + text(h.status);
+  }
+
+  function render(h) {
+    if (!h || typeof h !== 'object') return;
+    lastData = Date.now();
+    header(h);
+    section('peers', h.peers, peers);
+    count('peers', Array.isArray(h.peers) ? h.peers.filter(function (p) { return p && p.connected; }).length + ' connected' : null);
+    section('streams', { streams: h.streams || {}, sync: h.sync }, streams);
+    section('buckets', { stores: h.stores || {}, sync: h.sync }, buckets);
+    section('transfers', h.transfers, transfers);
+    count('transfers', Array.isArray(h.transfers) ? h.transfers.length : null);
+    section('sync', h.sync, sync);
+    section('errors', h.errors, errors);
+    count('errors', Array.isArray(h.errors) ? h.errors.length : null);
+    $('updated').textContent = 'updated ' + new Date(lastData).toLocaleTimeString();
+  }
+
+  function live(state, label) {
+    var l = $('live');
+    l.className = 'live ' + state;
+    l.textContent = label;
+  }
+
+  var polling = false;
+  function poll() {
+    if (polling) return;
+    polling = true;
+    live('', 'polling');
+    var once = function () {
+      fetch('health?probe=live', { cache: 'no-store' }).then(function (r) { return r.json(); }).then(function (h) {
+        render(h);
+        live('on', 'live (polling)');
+      }, function () { live('off', 'node unreachable'); });
+    };
+    once();
+    setInterval(once, 1000);
+  }
+
+  function listen() {
+    if (typeof EventSource !== 'function') return poll();
+    var es = new EventSource('events');
+    var got = false;
+    es.addEventListener('health', function (ev) {
+      got = true;
+      live('on', 'live');
+      try { render(JSON.parse(ev.data)); } catch (e) { live('off', 'bad data'); }
+    });
+    es.onerror = function () { live('off', 'reconnecting\\u2026'); };
+    setTimeout(function () { if (!got) { es.close(); poll(); } }, 5000);
+  }
+
+  setInterval(tick, 1000);
+  listen();
+})();
+`
