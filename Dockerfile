@@ -16,6 +16,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY scripts/ scripts/
 COPY src/ src/
+COPY assembly/ assembly/
 # build.mjs writes dist/wasm only when there are AssemblyScript sources; the
 # runtime stage copies it either way.
 RUN npm run build && mkdir -p dist/wasm

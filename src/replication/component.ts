@@ -10,17 +10,20 @@ import type { NatsConnection } from '@nats-io/transport-node'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { fromHex } from '../core/codec.js'
+import { describeError } from '../errors.js'
 import { networkIdHash } from '../core/network-id.js'
 import type { Config } from '../config/index.js'
 import type { RhioMetrics } from '../http/index.js'
 import { Ed25519Verifier, type NodeIdentity } from '../identity/index.js'
-import { MemoryFrameStore } from '../log/frame-store.js'
+import { fileFrameStores } from '../log/file-frame-store.js'
+import { storedLogs } from '../log/file-layout.js'
 import { libp2pComponentLogger, type LoggerFactory } from '../logging/index.js'
 import type { NatsConnectionComponent } from '../nats/connection.js'
 import type { Component } from '../node/component.js'
 import type { HealthModel } from '../node/health.js'
 import { P2PMetrics } from '../p2p/metrics.js'
 import { P2PNode } from '../p2p/p2p-node.js'
+import { KvStateStore } from '../state/kv-state-store.js'
 import { DirStateStore, type StateStore } from '../state/state-store.js'
 import { NatsPublisher } from './nats-publisher.js'
 import { NatsSubscriber } from './nats-subscriber.js'
@@ -45,6 +48,8 @@ export class ReplicationComponent implements Component {
   private readonly log: Logger
   private statusTimer: NodeJS.Timeout | undefined
   private state: StateStore | undefined
+  private readonly abort = new AbortController()
+  private background: Promise<void> | undefined
 
   constructor(private readonly init: ReplicationInit) {
     this.log = init.logs.forComponent('rhio:replication')
@@ -56,7 +61,15 @@ export class ReplicationComponent implements Component {
   async start(): Promise<void> {
     const { config, identity } = this.init
     await mkdir(config.data_dir, { recursive: true })
-    this.state = new DirStateStore(join(config.data_dir, 'state'))
+    this.state =
+      config.state.backend === 'nats'
+        ? new KvStateStore({
+            connection: () => this.init.nats.connection,
+            bucket: config.state.kv_bucket,
+            logger: this.init.logs.forComponent('rhio:state'),
+          })
+        : new DirStateStore(join(config.data_dir, 'state'))
+    const logsRoot = join(config.data_dir, 'logs')
     const verifier = new Ed25519Verifier()
     const host = config.bind_host.includes(':')
       ? `/ip6/${config.bind_host}`
@@ -81,7 +94,10 @@ export class ReplicationComponent implements Component {
         maxSyncSessions: config.limits.max_sync_sessions,
       },
       state: this.state,
-      frameStores: async (info) => new MemoryFrameStore(info),
+      frameStores: fileFrameStores({
+        root: logsRoot,
+        logger: this.init.logs.forComponent('rhio:frames'),
+      }),
       queryIntervalMs: config.discovery.query_interval_seconds * 1000,
       resyncIntervalMs: config.protocol.resync_interval_seconds * 1000,
       ...(this.init.heartbeatMs !== undefined ? { heartbeatMs: this.init.heartbeatMs } : {}),
@@ -90,6 +106,8 @@ export class ReplicationComponent implements Component {
       metrics: new P2PMetrics(this.init.registry),
     })
     this.p2p = p2p
+    // Reopen what this node stored before, so it can serve it again at once.
+    for (const info of await storedLogs(logsRoot)) await p2p.registry.open(info)
     await p2p.start()
     this.log.info(
       { addresses: p2p.addresses(), public_key: identity.publicKeyHex },
@@ -97,7 +115,12 @@ export class ReplicationComponent implements Component {
     )
 
     this.startPublishers(p2p)
-    await this.startSubscribers(p2p)
+    // Subscriptions load their heights from the state store, which may need
+    // NATS: set them up in the background so rhio starts while NATS is down.
+    this.background = this.startSubscribers(p2p, this.abort.signal).catch((err: unknown) => {
+      if (!this.abort.signal.aborted)
+        this.log.error({ err: describeError(err) }, 'subscriptions failed to start')
+    })
     this.statusTimer = setInterval(() => this.updateHealth(), 1000)
     this.updateHealth()
   }
@@ -123,7 +146,7 @@ export class ReplicationComponent implements Component {
     }
   }
 
-  private async startSubscribers(p2p: P2PNode): Promise<void> {
+  private async startSubscribers(p2p: P2PNode, signal: AbortSignal): Promise<void> {
     const byAuthor = new Map<string, Array<{ subject: string; stream: string }>>()
     for (const { subject, stream, public_key } of this.init.config.subscribe.nats_subjects) {
       const list = byAuthor.get(public_key) ?? []
@@ -144,14 +167,12 @@ export class ReplicationComponent implements Component {
           }),
       })
       this.subscribers.push(sub)
-      await p2p.subscribe(
-        {
-          author: fromHex(author),
-          kind: 'nats',
-          filters: [...new Set(entries.map((e) => e.subject))],
-        },
-        sub,
-      )
+      const selector = {
+        author: fromHex(author),
+        kind: 'nats' as const,
+        filters: [...new Set(entries.map((e) => e.subject))],
+      }
+      await retry(() => p2p.subscribe(selector, sub), signal, this.log, `subscription to ${author}`)
     }
   }
 
@@ -189,6 +210,8 @@ export class ReplicationComponent implements Component {
   }
 
   async stop(): Promise<void> {
+    this.abort.abort()
+    await this.background
     if (this.statusTimer) clearInterval(this.statusTimer)
     const p2p = this.p2p
     if (!p2p) return
@@ -198,5 +221,28 @@ export class ReplicationComponent implements Component {
     await p2p.close()
     await this.state?.close()
     this.p2p = undefined
+  }
+}
+
+/** Retries `fn` with backoff (1 s .. 10 s) until it succeeds or `signal` aborts. */
+async function retry(
+  fn: () => Promise<unknown>,
+  signal: AbortSignal,
+  log: Logger,
+  what: string,
+): Promise<void> {
+  let delay = 1000
+  while (!signal.aborted) {
+    try {
+      await fn()
+      return
+    } catch (err) {
+      log.warn({ err: describeError(err), retry_ms: delay }, `${what} waiting`)
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, delay)
+        signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true })
+      })
+      delay = Math.min(delay * 2, 10_000)
+    }
   }
 }

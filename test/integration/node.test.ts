@@ -55,10 +55,17 @@ describe('RhioNode lifecycle', () => {
     await using ns = await NatsServer.start()
     const { node, messages } = makeNode(ns.url)
     const events: string[] = []
-    node.add(recorder('p2p', events)).add(recorder('replication', events))
-    assert.deepEqual(node.componentNames(), ['http', 'nats', 'stream-check', 'p2p', 'replication'])
+    node.add(recorder('extra-a', events)).add(recorder('extra-b', events))
+    assert.deepEqual(node.componentNames(), [
+      'http',
+      'nats',
+      'stream-check',
+      'replication',
+      'extra-a',
+      'extra-b',
+    ])
     await node.start()
-    assert.deepEqual(events, ['start p2p', 'start replication'])
+    assert.deepEqual(events, ['start extra-a', 'start extra-b'])
     await node.nats.connected(AbortSignal.timeout(10_000))
     const addr = node.http.address()
     assert.ok(addr)
@@ -68,12 +75,13 @@ describe('RhioNode lifecycle', () => {
 
     const result = await node.stop()
     assert.deepEqual(result, { clean: true, failed: [] })
-    assert.deepEqual(events, ['start p2p', 'start replication', 'stop replication', 'stop p2p'])
+    assert.deepEqual(events, ['start extra-a', 'start extra-b', 'stop extra-b', 'stop extra-a'])
     assert.deepEqual(
       messages('rhio:node').filter((m) => m.startsWith('shutdown')),
       [
+        'shutdown: stopping extra-b',
+        'shutdown: stopping extra-a',
         'shutdown: stopping replication',
-        'shutdown: stopping p2p',
         'shutdown: stopping stream-check',
         'shutdown: stopping nats',
         'shutdown: stopping http',
