@@ -1,0 +1,59 @@
+/**
+ * Shared types of blob replication. The blob *log* side (watcher, importer,
+ * announcements, the subscriber's desired state in `.rhio/*.rhio.json`) and the
+ * blob *transfer* side (serving verified ranges, resumable downloads into the
+ * local bucket) meet here.
+ */
+import type { BlobHash } from '../bao/index.js'
+
+/** Where a complete blob can be read on this node. */
+export interface BlobLocation {
+  bucket: string
+  key: string
+  size: number
+}
+
+/**
+ * Complete blobs this node can serve, by hash: objects of published buckets
+ * (imported) and of subscribed local buckets (downloaded). Any holder serves.
+ */
+export interface BlobIndex {
+  /** Locations of a complete blob with this hash (first is preferred). */
+  lookup(hash: BlobHash): BlobLocation[]
+  add(hash: BlobHash, loc: BlobLocation): void
+  /** Forgets one location (object deleted or overwritten). */
+  remove(hash: BlobHash, bucket: string, key: string): void
+}
+
+/** One object a subscriber must make match an announcement. */
+export interface TransferJob {
+  /** Local bucket and key to write. */
+  localBucket: string
+  key: string
+  hash: BlobHash
+  size: number
+  /** The original author and its bucket (to find holders). */
+  author: Uint8Array
+  remoteBucket: string
+  /** Written into the meta file when complete (author's batch signature, hex). */
+  signature: string
+  /** The entry's sequence number in the author's blob log. */
+  seq: number
+}
+
+export type TransferState = 'queued' | 'downloading' | 'completing' | 'done' | 'failed'
+
+export interface TransferStatus {
+  local_bucket: string
+  key: string
+  hash: string
+  size: number
+  done: number
+  peer: string | null
+  state: TransferState
+  started_at: number
+  last_error: string | null
+}
+
+/** Finds peers that may hold a blob of (author, remote bucket), best first. */
+export type HolderFinder = (author: Uint8Array, remoteBucket: string) => Array<{ id: string }>
