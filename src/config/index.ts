@@ -3,12 +3,14 @@ export { DEFAULTS } from './defaults.js'
 export { parseHostPort, parseNatsEndpoints } from './endpoints.js'
 export { ConfigError, yamlPath } from './issues.js'
 export { schemaKeyPaths } from './keys.js'
+export { MAX_YAML_ALIASES, MAX_YAML_DEPTH, parseConfigYaml } from './yaml.js'
 export {
   ENV_KEYS,
   findConfigFile,
   loadConfig,
   parseConfig,
   readConfigFile,
+  resolveConfig,
   type CliOverrides,
   type LoadConfigOptions,
   type LoadedConfig,

@@ -9,12 +9,12 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
-import { parseDocument } from 'yaml'
 import { RhioError } from '../errors.js'
 import { applyCredentialEnv } from './credentials-env.js'
 import { ConfigError, issueViolations } from './issues.js'
 import { crossEntryViolations, type Violation } from './rules.js'
 import { configSchema, type Config, type ConfigData } from './schema.js'
+import { parseConfigYaml } from './yaml.js'
 
 /** Values given as command-line flags (strings as typed, or numbers). */
 export interface CliOverrides {
@@ -95,15 +95,7 @@ export function readConfigFile(file: string): unknown {
   } catch (err) {
     throw new RhioError('CONFIG_READ', `cannot read config file ${file}`, { cause: err })
   }
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true })
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      doc.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message}` })),
-      file,
-      'CONFIG_YAML',
-    )
-  }
-  return doc.toJS() as unknown
+  return parseConfigYaml(text, file)
 }
 
 function asNumberIfNumeric(key: string, v: string | number): string | number {
@@ -114,7 +106,18 @@ function asNumberIfNumeric(key: string, v: string | number): string | number {
 /** Loads, merges, validates and freezes the configuration. Throws ConfigError/RhioError. */
 export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
   const file = findConfigFile(opts)
-  const fromFile = file === null ? {} : readConfigFile(file)
+  return resolveConfig(file === null ? {} : readConfigFile(file), file, opts)
+}
+
+/**
+ * The second half of `loadConfig`: the parsed file (`fromFile`, any value)
+ * merged with the environment and flags, validated and frozen.
+ */
+export function resolveConfig(
+  fromFile: unknown,
+  file: string | null,
+  opts: LoadConfigOptions = {},
+): LoadedConfig {
   const env = opts.env ?? process.env
 
   if (fromFile !== null && (typeof fromFile !== 'object' || Array.isArray(fromFile))) {
