@@ -28,6 +28,9 @@ import type { StateStore } from '../state/state-store.js'
 import { selectorMatchesEntry, selectorMatchesLog } from './kinds.js'
 import type { LogRegistry } from './registry.js'
 
+/** Coverage claims kept per log (one per upstream peer; sessions run to at most 8). */
+const MAX_CLAIMS = 16
+
 export interface Delivery {
   author: Uint8Array
   logId: string
@@ -58,6 +61,12 @@ interface LogState {
   pending: Array<{ through: number; acked: boolean }>
   /** Best head any holder reported. */
   head: number
+  /**
+   * Coverage claimed by holders other than the author (progress messages),
+   * by peer. Unsigned, so it only counts once a signed batch from the same
+   * peer starts right after it (see `onBatch`).
+   */
+  claims?: Map<string, number>
   lastPeer?: string
   lastUpdate?: number
 }
@@ -194,14 +203,22 @@ export class Want {
         const l = this.log(msg.logId)
         l.head = Math.max(l.head, msg.head, msg.through)
         if (msg.through > l.height) {
-          const store = await this.o.registry.open({
-            author: this.selector.author,
-            logId: msg.logId,
-            kind: this.selector.kind,
-          })
-          // only a store that is continuous with what we have may claim the extra coverage
-          if (store.head >= l.height) await store.advance(msg.through)
-          await this.deliver(l, peer, [], msg.through)
+          if (peer === this.authorHex) {
+            // the author speaks for its own log (the connection authenticates it)
+            await this.cover(l, peer, msg.through)
+          } else {
+            // Anyone else's claim is unsigned: a forwarder that could move the
+            // height at will could make this node skip the author's entries
+            // for ever. Keep it until a signed batch backs it.
+            l.claims ??= new Map()
+            l.claims.delete(peer)
+            l.claims.set(peer, msg.through)
+            // a handful of upstreams at a time; forget the oldest claims beyond that
+            for (const p of l.claims.keys()) {
+              if (l.claims.size <= MAX_CLAIMS) break
+              l.claims.delete(p)
+            }
+          }
         }
         this.updateLag(l)
         return { ok: true }
@@ -236,7 +253,15 @@ export class Want {
       return { ok: true }
     }
     if (h.firstSeq > l.height + 1) {
-      return { ok: false, reason: 'gap', detail: `batch starts at ${h.firstSeq}, have ${l.height}` }
+      // A holder's claim that nothing we want lies before this signed batch.
+      const claimed = l.claims?.get(peer)
+      if (claimed === undefined || claimed < h.firstSeq - 1)
+        return {
+          ok: false,
+          reason: 'gap',
+          detail: `batch starts at ${h.firstSeq}, have ${l.height}`,
+        }
+      await this.cover(l, peer, h.firstSeq - 1)
     }
     const keep: number[] = []
     const fresh: VerifiedEntry[] = []
@@ -261,8 +286,21 @@ export class Want {
       await store.append({ batch: sub, leaves: keep.map((i) => v.leaves[i]!) })
     }
     await this.deliver(l, peer, fresh, h.lastSeq)
+    for (const [p, through] of l.claims ?? []) if (through <= l.height) l.claims?.delete(p)
     this.updateLag(l)
     return { ok: true }
+  }
+
+  /** Records that nothing wanted lies in (height, through]: no entries, height moves. */
+  private async cover(l: LogState, peer: string, through: number): Promise<void> {
+    const store = await this.o.registry.open({
+      author: this.selector.author,
+      logId: l.logId,
+      kind: this.selector.kind,
+    })
+    // only a store that is continuous with what we have may claim the extra coverage
+    if (store.head >= l.height) await store.advance(through)
+    await this.deliver(l, peer, [], through)
   }
 
   private async deliver(
