@@ -37,11 +37,22 @@ export const DEFAULTS = {
     max_entry_bytes: 8 * MiB,
     /** One entry plus framing and proof overhead. */
     max_frame_bytes: 16 * MiB,
+    /**
+     * Hello and sync request frames (what a peer sends unasked): a real one is
+     * a few KiB, so 1 MiB bounds what a slow-drip peer can make us buffer.
+     */
+    max_request_bytes: 1 * MiB,
+    /** Peers send requests and hellos at once; 10 s covers slow links and busy nodes. */
+    request_timeout_millis: 10_000,
     /** Bounds the memory of one signed batch. */
     max_batch_entries: 1024,
     max_connections: 256,
     /** p2panda-net's limit in the original: 128 concurrent sync sessions. */
     max_sync_sessions: 128,
+    /** A quarter of them per peer, so one peer cannot take every session. */
+    max_sync_sessions_per_peer: 32,
+    /** Sync sessions plus hello, identify and blob streams, with room (yamux allows 1000). */
+    max_streams_per_connection: 256,
     max_blob_requests: 16,
   },
   blobs: {

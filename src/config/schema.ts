@@ -160,9 +160,13 @@ const L = DEFAULTS.limits
 const limits = z.strictObject({
   max_entry_bytes: positive().default(L.max_entry_bytes),
   max_frame_bytes: positive().default(L.max_frame_bytes),
+  max_request_bytes: positive().default(L.max_request_bytes),
+  request_timeout_millis: positive().default(L.request_timeout_millis),
   max_batch_entries: positive().default(L.max_batch_entries),
   max_connections: positive().default(L.max_connections),
   max_sync_sessions: positive().default(L.max_sync_sessions),
+  max_sync_sessions_per_peer: positive().default(L.max_sync_sessions_per_peer),
+  max_streams_per_connection: positive().default(L.max_streams_per_connection),
   max_blob_requests: positive().default(L.max_blob_requests),
 })
 

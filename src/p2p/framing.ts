@@ -8,6 +8,12 @@
  * resumes once the consumer has caught up. On the write side, `write` waits for
  * `drain` when the muxer's buffer is full. libp2p's own async iterator has no
  * read backpressure, which is why this exists.
+ *
+ * Hostile input: a length prefix above the limit, an invalid prefix, a clean
+ * end of stream inside a frame (`truncated`) and, with `frameTimeoutMs`, a
+ * frame that trickles in more slowly than that (`slow`, against slow-drip
+ * peers holding buffers) each fail the stream with a FrameError whose
+ * `reason` the caller counts.
  */
 import type { Stream } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
@@ -15,7 +21,7 @@ import { RhioError } from '../errors.js'
 
 export class FrameError extends RhioError {
   constructor(
-    code: 'FRAME_OVERSIZED' | 'FRAME_MALFORMED' | 'STREAM_CLOSED',
+    code: 'FRAME_OVERSIZED' | 'FRAME_MALFORMED' | 'FRAME_TIMEOUT' | 'STREAM_CLOSED',
     message: string,
     readonly reason: string,
     options?: { cause?: unknown },
@@ -29,6 +35,12 @@ export interface FramedStreamOptions {
   maxFrameBytes: number
   /** Pause reading while this many decoded bytes wait for the consumer. */
   highWaterBytes?: number
+  /**
+   * Once a frame's first byte has arrived, the whole frame must arrive within
+   * this many ms, or the stream fails (`slow`). Unset: no deadline (the
+   * caller bounds waits with its own signals).
+   */
+  frameTimeoutMs?: number
 }
 
 /** Varint length prefix for `n`. */
@@ -53,6 +65,8 @@ export class FramedStream {
   private ended = false
   private error: Error | undefined
   private paused = false
+  private readonly frameTimeoutMs: number | undefined
+  private frameTimer: NodeJS.Timeout | undefined
   /** Bytes received (framing included), for accounting. */
   bytesIn = 0
   bytesOut = 0
@@ -61,23 +75,75 @@ export class FramedStream {
     this.stream = stream
     this.maxFrame = opts.maxFrameBytes
     this.highWater = opts.highWaterBytes ?? Math.max(4 * 1024 * 1024, opts.maxFrameBytes)
+    this.frameTimeoutMs = opts.frameTimeoutMs
     // A paused yamux stream can still receive up to one full window (16 MiB).
     stream.maxReadBufferLength = 16 * 1024 * 1024 + 2 * opts.maxFrameBytes
     stream.addEventListener('message', (evt) => this.onData(evt.data))
-    stream.addEventListener('remoteCloseWrite', () => this.finish())
+    // 'end', not 'remoteCloseWrite': the latter fires while data the stream
+    // holds back (paused) is still to be delivered, and would lose it.
+    stream.addEventListener('end', () => this.onRemoteEnd())
     stream.addEventListener('close', (evt) => this.finish(evt.error))
+  }
+
+  /** Everything the peer sent has been delivered: a clean end unless it stopped inside a frame. */
+  private onRemoteEnd(): void {
+    if (this.ended) return
+    // a reset also ends the stream (before its 'close' event): not a clean end
+    if (this.stream.status === 'reset' || this.stream.status === 'aborted') {
+      this.finish(new FrameError('STREAM_CLOSED', `stream ${this.stream.status}`, 'closed'))
+      return
+    }
+    if (this.buffer.byteLength > 0) {
+      this.fail(
+        new FrameError(
+          'FRAME_MALFORMED',
+          `stream ended inside a frame (${this.buffer.byteLength} bytes of it received)`,
+          'truncated',
+        ),
+      )
+      return
+    }
+    this.finish()
+  }
+
+  /** Arms the frame deadline while a partial frame is buffered, disarms it otherwise. */
+  private watchPartialFrame(): void {
+    if (this.frameTimeoutMs === undefined) return
+    if (this.buffer.byteLength === 0 || this.ended) {
+      clearTimeout(this.frameTimer)
+      this.frameTimer = undefined
+      return
+    }
+    this.frameTimer ??= setTimeout(() => {
+      this.frameTimer = undefined
+      if (this.ended || this.buffer.byteLength === 0) return
+      this.fail(
+        new FrameError(
+          'FRAME_TIMEOUT',
+          `frame not complete within ${this.frameTimeoutMs} ms (${this.buffer.byteLength} bytes received)`,
+          'slow',
+        ),
+      )
+    }, this.frameTimeoutMs)
   }
 
   private onData(data: Uint8Array | Uint8ArrayList): void {
     if (this.ended) return
     this.bytesIn += data.byteLength
     this.buffer.append(data)
+    const before = this.queue.length
     try {
       this.decode()
     } catch (err) {
       this.fail(err as Error)
       return
     }
+    // a completed frame restarts the clock for the next one
+    if (this.queue.length > before) {
+      clearTimeout(this.frameTimer)
+      this.frameTimer = undefined
+    }
+    this.watchPartialFrame()
     if (
       !this.paused &&
       this.queuedBytes > this.highWater &&
@@ -130,6 +196,7 @@ export class FramedStream {
   private fail(err: Error): void {
     this.error = err
     this.ended = true
+    this.watchPartialFrame()
     this.stream.abort(err)
     this.wake()
   }
@@ -137,6 +204,7 @@ export class FramedStream {
   private finish(err?: Error): void {
     if (err && !this.error) this.error = err
     this.ended = true
+    this.watchPartialFrame()
     this.wake()
   }
 
@@ -201,6 +269,7 @@ export class FramedStream {
 
   abort(err: Error): void {
     this.ended = true
+    this.watchPartialFrame()
     this.error ??= err
     this.stream.abort(err)
     this.wake()

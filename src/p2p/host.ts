@@ -30,6 +30,8 @@ export interface HostOptions {
   /** Multiaddrs to listen on, e.g. `/ip4/0.0.0.0/tcp/9102` or `/memory/a`. */
   listen: string[]
   maxConnections: number
+  /** Inbound streams a peer may open on one connection. */
+  maxStreamsPerConnection?: number
   gater?: ConnectionGater
   logger?: ComponentLogger
 }
@@ -45,7 +47,13 @@ export async function createHost(o: HostOptions): Promise<Libp2p> {
     addresses: { listen: o.listen },
     transports: [o.transport === 'memory' ? memory() : tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [
+      yamux(
+        o.maxStreamsPerConnection !== undefined
+          ? { maxInboundStreams: o.maxStreamsPerConnection }
+          : {},
+      ),
+    ],
     services: { identify: identify() },
     connectionManager: { maxConnections: o.maxConnections },
     ...(o.gater ? { connectionGater: o.gater } : {}),

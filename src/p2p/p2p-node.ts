@@ -20,20 +20,33 @@ import type { P2PMetrics } from './metrics.js'
 import { PeerManager, type StaticNode } from './peers.js'
 import { SyncService } from './sync.js'
 
+/** Resource limits against peers (config `limits.*`; see docs/SECURITY.md). */
 export interface P2PLimits {
   maxEntryBytes: number
   maxFrameBytes: number
+  /** Largest hello or sync request frame (the frames a peer sends unasked). */
+  maxRequestBytes: number
+  /** A sync request, and each hello frame once begun, must arrive within this. */
+  requestTimeoutMs: number
   maxBatchEntries: number
   maxConnections: number
   maxSyncSessions: number
+  /** Sync sessions one peer may have served at once (so one peer cannot take them all). */
+  maxSyncSessionsPerPeer: number
+  /** Streams a peer may open on one connection (yamux). */
+  maxStreamsPerConnection: number
 }
 
 export const DEFAULT_LIMITS: P2PLimits = {
   maxEntryBytes: 8 * 1024 * 1024,
   maxFrameBytes: 16 * 1024 * 1024,
+  maxRequestBytes: 1024 * 1024,
+  requestTimeoutMs: 10_000,
   maxBatchEntries: 1024,
   maxConnections: 256,
   maxSyncSessions: 128,
+  maxSyncSessionsPerPeer: 32,
+  maxStreamsPerConnection: 256,
 }
 
 export interface P2PNodeOptions {
@@ -80,7 +93,8 @@ export class P2PNode {
       networkId: o.networkId,
       staticNodes: o.staticNodes,
       queryIntervalMs: o.queryIntervalMs,
-      maxFrameBytes: o.limits.maxFrameBytes,
+      maxFrameBytes: o.limits.maxRequestBytes,
+      helloTimeoutMs: o.limits.requestTimeoutMs,
       logger: o.logger.child({ component: 'rhio:peers' }),
       ...(o.metrics ? { metrics: o.metrics } : {}),
       ...(o.resolver ? { resolver: o.resolver } : {}),
@@ -91,9 +105,12 @@ export class P2PNode {
       registry: this.registry,
       networkId: o.networkId,
       maxFrameBytes: o.limits.maxFrameBytes,
+      maxRequestBytes: o.limits.maxRequestBytes,
+      requestTimeoutMs: o.limits.requestTimeoutMs,
       maxEntries: o.limits.maxBatchEntries,
       maxEntryBytes: o.limits.maxEntryBytes,
       maxSessions: o.limits.maxSyncSessions,
+      maxSessionsPerPeer: o.limits.maxSyncSessionsPerPeer,
       resyncIntervalMs: o.resyncIntervalMs,
       ...(o.heartbeatMs !== undefined ? { heartbeatMs: o.heartbeatMs } : {}),
       logger: o.logger.child({ component: 'rhio:sync' }),
@@ -109,6 +126,7 @@ export class P2PNode {
       transport: o.transport,
       listen: o.listen,
       maxConnections: o.limits.maxConnections,
+      maxStreamsPerConnection: o.limits.maxStreamsPerConnection,
       gater: {
         denyDialPeer: async (peer) => ref.peers?.isBanned(peer) ?? false,
         denyInboundEncryptedConnection: async (peer) => ref.peers?.isBanned(peer) ?? false,

@@ -39,7 +39,13 @@ export interface PeerManagerOptions {
   staticNodes: StaticNode[]
   /** DNS re-resolution period for `nodes` endpoints. */
   queryIntervalMs: number
+  /** Largest hello frame accepted. */
   maxFrameBytes: number
+  /**
+   * A connected peer must send its first hello within this many ms, and each
+   * hello frame, once begun, must complete within it (default 10 s).
+   */
+  helloTimeoutMs?: number
   logger: Logger
   metrics?: P2PMetrics
   resolver?: Resolver
@@ -50,6 +56,7 @@ export interface PeerManagerOptions {
 
 interface PeerState extends PeerView {
   helloOut?: FramedStream
+  helloTimer?: NodeJS.Timeout
   score: number
   scoreAt: number
   dialAttempts: number
@@ -114,7 +121,10 @@ export class PeerManager {
     if (!this.started) return
     this.started = false
     this.abort.abort()
-    for (const p of this.peers.values()) p.wake?.()
+    for (const p of this.peers.values()) {
+      p.wake?.()
+      clearTimeout(p.helloTimer)
+    }
     await Promise.allSettled(this.loops)
     await this.o.host.unhandle(this.helloProto).catch(() => {})
   }
@@ -214,7 +224,21 @@ export class PeerManager {
     p.addresses = this.o.host.getConnections(peerId).map((c) => c.remoteAddr.toString())
     this.o.metrics?.peersConnected.set(this.connectedCount())
     this.o.logger.info({ peer: p.id, addresses: p.addresses }, 'peer connected')
+    // Every rhio node says hello at once; a connection that does not is
+    // holding a connection slot for nothing.
+    const since = p.connectedSince
+    clearTimeout(p.helloTimer)
+    p.helloTimer = setTimeout(() => {
+      if (!this.started || !p.connected || p.hello || p.connectedSince !== since) return
+      this.penalize(p.id, 'timeout')
+      this.o.logger.info({ peer: p.id }, 'no hello from the peer in time; closing the connection')
+      void this.o.host.hangUp(p.peerId).catch(() => {})
+    }, this.helloTimeoutMs)
     void this.openHello(p)
+  }
+
+  private get helloTimeoutMs(): number {
+    return this.o.helloTimeoutMs ?? 10_000
   }
 
   private onDisconnect(peerId: PeerId): void {
@@ -223,6 +247,7 @@ export class PeerManager {
     p.connected = false
     delete p.connectedSince
     delete p.helloOut
+    clearTimeout(p.helloTimer)
     const hadHello = p.hello !== undefined
     delete p.hello
     this.o.metrics?.peersConnected.set(this.connectedCount())
@@ -243,7 +268,12 @@ export class PeerManager {
         signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(10_000)]),
       })
       stream.inactivityTimeout = Number.POSITIVE_INFINITY
-      p.helloOut = new FramedStream(stream, { maxFrameBytes: this.o.maxFrameBytes })
+      const out = new FramedStream(stream, {
+        maxFrameBytes: this.o.maxFrameBytes,
+        frameTimeoutMs: this.helloTimeoutMs,
+      })
+      p.helloOut = out
+      void this.refuseInput(p, out)
       await this.sendHello(p)
     } catch (err) {
       if (this.abort.signal.aborted) return
@@ -258,6 +288,18 @@ export class PeerManager {
       } else {
         this.o.logger.debug({ peer: p.id, err: msg }, 'hello stream failed')
       }
+    }
+  }
+
+  /** Our hello stream only sends: anything the peer writes to it is bad input. */
+  private async refuseInput(p: PeerState, out: FramedStream): Promise<void> {
+    try {
+      const frame = await out.read(this.abort.signal)
+      if (frame === undefined) return
+      this.penalize(p.id, 'malformed')
+      out.abort(new Error('unexpected data on the hello stream'))
+    } catch (err) {
+      if (err instanceof FrameError && err.reason !== 'closed') this.penalize(p.id, err.reason, 2)
     }
   }
 
@@ -278,7 +320,10 @@ export class PeerManager {
       return
     }
     stream.inactivityTimeout = Number.POSITIVE_INFINITY
-    const framed = new FramedStream(stream, { maxFrameBytes: this.o.maxFrameBytes })
+    const framed = new FramedStream(stream, {
+      maxFrameBytes: this.o.maxFrameBytes,
+      frameTimeoutMs: this.helloTimeoutMs,
+    })
     try {
       for (;;) {
         const frame = await framed.read(this.abort.signal)

@@ -26,10 +26,16 @@ export interface SyncServiceOptions {
   registry: LogRegistry
   networkId: Uint8Array
   maxFrameBytes: number
+  /** Largest sync request frame accepted (default 1 MiB). */
+  maxRequestBytes?: number
+  /** The request must arrive within this many ms of the stream opening (default 10 s). */
+  requestTimeoutMs?: number
   maxEntries: number
   maxEntryBytes: number
-  /** Concurrent sessions served plus requested. */
+  /** Concurrent sessions served (and inbound sync streams per connection). */
   maxSessions: number
+  /** Concurrent sessions served to one peer (default: maxSessions). */
+  maxSessionsPerPeer?: number
   heartbeatMs?: number
   resyncIntervalMs: number
   maxUpstreams?: number
@@ -58,6 +64,10 @@ const PENALTY: Record<string, number> = {
   'unwanted-log': 1,
   'bad-seq': 5,
   'wrong-log': 2,
+  truncated: 2,
+  slow: 2,
+  timeout: 1,
+  busy: 0,
 }
 
 interface Session {
@@ -86,6 +96,7 @@ export class SyncService {
   private readonly wants: Want[] = []
   private readonly sessions = new Map<string, Session>()
   private serving = 0
+  private readonly servingByPeer = new Map<string, number>()
   private readonly abort = new AbortController()
   private timer: NodeJS.Timeout | undefined
   private started = false
@@ -304,7 +315,10 @@ export class SyncService {
   private async onInbound(stream: Stream, conn: Connection): Promise<void> {
     const pk = peerPublicKey(conn.remotePeer)
     const peer = pk ? toHex(pk) : conn.remotePeer.toString()
-    const framed = new FramedStream(stream, { maxFrameBytes: this.o.maxFrameBytes })
+    // The requester sends one small frame (its request) and nothing else.
+    const framed = new FramedStream(stream, {
+      maxFrameBytes: this.o.maxRequestBytes ?? 1024 * 1024,
+    })
     const ac = new AbortController()
     const signal = AbortSignal.any([ac.signal, this.abort.signal])
     stream.inactivityTimeout = Number.POSITIVE_INFINITY
@@ -313,17 +327,33 @@ export class SyncService {
       this.o.metrics?.syncBytes.inc({ direction: 'out' }, bytes.length)
       await framed.write(bytes, signal)
     }
-    if (this.serving >= this.o.maxSessions) {
-      await send({ type: 'reject', code: 'busy', message: 'too many sync sessions' }).catch(
-        () => {},
-      )
+    const perPeer = this.servingByPeer.get(peer) ?? 0
+    const busy =
+      this.serving >= this.o.maxSessions
+        ? 'too many sync sessions'
+        : perPeer >= (this.o.maxSessionsPerPeer ?? this.o.maxSessions)
+          ? 'too many sync sessions from this peer'
+          : undefined
+    if (busy !== undefined) {
+      this.o.metrics?.rejected.inc({ reason: 'busy' })
+      await send({ type: 'reject', code: 'busy', message: busy }).catch(() => {})
       await framed.closeWrite()
+      framed.abort(new Error('busy'))
       return
     }
     this.serving++
+    this.servingByPeer.set(peer, perPeer + 1)
     this.o.metrics?.sessions.inc({ role: 'holder' })
+    const deadline = AbortSignal.timeout(this.o.requestTimeoutMs ?? 10_000)
     try {
-      const first = await framed.read(AbortSignal.any([signal, AbortSignal.timeout(10_000)]))
+      let first: Uint8Array | undefined
+      try {
+        first = await framed.read(AbortSignal.any([signal, deadline]))
+      } catch (err) {
+        if (!deadline.aborted || signal.aborted) throw err
+        this.o.peers.penalize(peer, 'timeout', PENALTY.timeout)
+        throw new Error('no sync request in time', { cause: err })
+      }
       if (!first) return
       let msg: SyncMessage
       try {
@@ -339,11 +369,19 @@ export class SyncService {
         this.o.peers.penalize(peer, 'malformed', PENALTY.malformed)
         return
       }
-      // The requester sends nothing more; its closing or resetting ends the session.
+      // The requester sends nothing more; its closing or resetting ends the
+      // session, and so does anything else it sends (counted as bad input).
       void framed
         .read(signal)
-        .then(() => ac.abort())
-        .catch(() => ac.abort())
+        .then((extra) => {
+          if (extra !== undefined) this.o.peers.penalize(peer, 'malformed', PENALTY.malformed)
+          ac.abort()
+        })
+        .catch((err: unknown) => {
+          if (err instanceof FrameError && err.reason !== 'closed' && !signal.aborted)
+            this.o.peers.penalize(peer, err.reason, PENALTY[err.reason] ?? 1)
+          ac.abort()
+        })
       const known = new Map(msg.known.map((k) => [k.logId, k.height]))
       await serve({
         registry: this.o.registry,
@@ -355,7 +393,7 @@ export class SyncService {
         maxEntryBytes: this.o.maxEntryBytes,
       })
     } catch (err) {
-      if (err instanceof FrameError && err.reason !== 'closed') {
+      if (err instanceof FrameError && err.reason !== 'closed' && !signal.aborted) {
         this.o.peers.penalize(peer, err.reason, PENALTY[err.reason] ?? 1)
       }
       if (!signal.aborted)
@@ -363,6 +401,9 @@ export class SyncService {
     } finally {
       ac.abort()
       this.serving--
+      const n = (this.servingByPeer.get(peer) ?? 1) - 1
+      if (n > 0) this.servingByPeer.set(peer, n)
+      else this.servingByPeer.delete(peer)
       this.o.metrics?.sessions.dec({ role: 'holder' })
       framed.abort(new Error('session closed'))
     }

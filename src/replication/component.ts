@@ -89,9 +89,13 @@ export class ReplicationComponent implements Component {
       limits: {
         maxEntryBytes: config.limits.max_entry_bytes,
         maxFrameBytes: config.limits.max_frame_bytes,
+        maxRequestBytes: config.limits.max_request_bytes,
+        requestTimeoutMs: config.limits.request_timeout_millis,
         maxBatchEntries: config.limits.max_batch_entries,
         maxConnections: config.limits.max_connections,
         maxSyncSessions: config.limits.max_sync_sessions,
+        maxSyncSessionsPerPeer: config.limits.max_sync_sessions_per_peer,
+        maxStreamsPerConnection: config.limits.max_streams_per_connection,
       },
       state: this.state,
       frameStores: fileFrameStores({
