@@ -327,7 +327,11 @@ export class PeerManager {
     try {
       for (;;) {
         const frame = await framed.read(this.abort.signal)
-        if (!frame) return
+        if (!frame) {
+          // the peer closed its side: close ours too, so the stream goes away
+          await framed.closeWrite()
+          return
+        }
         let hello: Hello
         try {
           hello = decodeHello(frame)

@@ -52,6 +52,9 @@ export interface SyncServiceOptions {
  */
 export const DEFAULT_MAX_UPSTREAMS = 8
 
+/** Inbound sync streams per connection beyond the per-peer session limit (answered "busy"). */
+const BUSY_STREAMS = 8
+
 /** How much each kind of bad input counts towards a ban. */
 const PENALTY: Record<string, number> = {
   'bad-signature': 5,
@@ -118,8 +121,11 @@ export class SyncService {
   async start(): Promise<void> {
     if (this.started) return
     this.started = true
+    // Room for a "busy" answer beyond the sessions one peer may have; libp2p
+    // resets streams above that.
+    const perPeer = Math.min(this.o.maxSessionsPerPeer ?? this.o.maxSessions, this.o.maxSessions)
     await this.o.host.handle(this.proto, (stream, conn) => this.onInbound(stream, conn), {
-      maxInboundStreams: this.o.maxSessions,
+      maxInboundStreams: perPeer + BUSY_STREAMS,
       maxOutboundStreams: this.o.maxSessions,
     })
     this.unsubs.push(this.o.peers.onHello(() => this.reconcile()))
