@@ -83,6 +83,11 @@ export class FramedStream {
     // holds back (paused) is still to be delivered, and would lose it.
     stream.addEventListener('end', () => this.onRemoteEnd())
     stream.addEventListener('close', (evt) => this.finish(evt.error))
+    // The peer may have written and closed before we listened: protocol
+    // negotiation reads ahead, 'end' fires then, and the bytes read ahead are
+    // handed back once a 'message' listener exists (in a microtask queued by
+    // the listener above). Check for the end after those bytes.
+    if (stream.readableEnded) queueMicrotask(() => this.onRemoteEnd())
   }
 
   /** Everything the peer sent has been delivered: a clean end unless it stopped inside a frame. */
