@@ -39,9 +39,10 @@ export const DEFAULTS = {
     max_frame_bytes: 16 * MiB,
     /**
      * Hello and sync request frames (what a peer sends unasked): a real one is
-     * a few KiB, so 1 MiB bounds what a slow-drip peer can make us buffer.
+     * a few KiB (a hello of 2000 subscriptions fits), and every open request
+     * stream may buffer this much, so it stays small.
      */
-    max_request_bytes: 1 * MiB,
+    max_request_bytes: 256 * 1024,
     /** Peers send requests and hellos at once; 10 s covers slow links and busy nodes. */
     request_timeout_millis: 10_000,
     /** Bounds the memory of one signed batch. */

@@ -40,7 +40,7 @@ export interface P2PLimits {
 export const DEFAULT_LIMITS: P2PLimits = {
   maxEntryBytes: 8 * 1024 * 1024,
   maxFrameBytes: 16 * 1024 * 1024,
-  maxRequestBytes: 1024 * 1024,
+  maxRequestBytes: 256 * 1024,
   requestTimeoutMs: 10_000,
   maxBatchEntries: 1024,
   maxConnections: 256,

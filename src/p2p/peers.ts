@@ -13,6 +13,9 @@ import { peerIdFromRhioKey, peerPublicKey, protocolId } from './host.js'
 import { decodeHello, encodeHello, type Hello } from './messages.js'
 import type { P2PMetrics } from './metrics.js'
 
+/** Hello streams per connection and direction. */
+export const HELLO_STREAMS = 2
+
 export interface StaticNode {
   publicKey: string
   endpoints: string[]
@@ -108,8 +111,9 @@ export class PeerManager {
       this.helloProto,
       (stream, connection) => this.onHelloStream(stream, connection),
       {
-        maxInboundStreams: 4,
-        maxOutboundStreams: 4,
+        // one hello stream per direction is all a peer needs (two while one is replaced)
+        maxInboundStreams: HELLO_STREAMS,
+        maxOutboundStreams: HELLO_STREAMS,
       },
     )
     host.addEventListener('peer:connect', (evt) => this.onConnect(evt.detail))

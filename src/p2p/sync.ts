@@ -26,7 +26,7 @@ export interface SyncServiceOptions {
   registry: LogRegistry
   networkId: Uint8Array
   maxFrameBytes: number
-  /** Largest sync request frame accepted (default 1 MiB). */
+  /** Largest sync request frame accepted (default 256 KiB). */
   maxRequestBytes?: number
   /** The request must arrive within this many ms of the stream opening (default 10 s). */
   requestTimeoutMs?: number
@@ -323,7 +323,7 @@ export class SyncService {
     const peer = pk ? toHex(pk) : conn.remotePeer.toString()
     // The requester sends one small frame (its request) and nothing else.
     const framed = new FramedStream(stream, {
-      maxFrameBytes: this.o.maxRequestBytes ?? 1024 * 1024,
+      maxFrameBytes: this.o.maxRequestBytes ?? 256 * 1024,
     })
     const ac = new AbortController()
     const signal = AbortSignal.any([ac.signal, this.abort.signal])
