@@ -57,3 +57,9 @@ export interface TransferStatus {
 
 /** Finds peers that may hold a blob of (author, remote bucket), best first. */
 export type HolderFinder = (author: Uint8Array, remoteBucket: string) => Array<{ id: string }>
+
+/** What the log side needs from the transfer side. */
+export interface Transfers {
+  enqueue(job: TransferJob): void
+  cancel(localBucket: string, key: string): void
+}

@@ -36,6 +36,8 @@ export interface Delivery {
   through: number
   /** 64-hex key of the peer it came from. */
   peer: string
+  /** The author's signature of the batch the entries came in (absent for progress). */
+  signature?: Uint8Array
   /** Call once every entry is durably stored. */
   ack(): void
 }
@@ -260,7 +262,7 @@ export class Want {
       const sub = subsetBatch(batch, v.leaves, keep)
       await store.append({ batch: sub, leaves: keep.map((i) => v.leaves[i]!) })
     }
-    await this.deliver(l, peer, fresh, h.lastSeq)
+    await this.deliver(l, peer, fresh, h.lastSeq, batch.signature)
     this.updateLag(l)
     return { ok: true }
   }
@@ -270,6 +272,7 @@ export class Want {
     peer: string,
     entries: VerifiedEntry[],
     through: number,
+    signature?: Uint8Array,
   ): Promise<void> {
     const mark = { through, acked: false }
     l.pending.push(mark)
@@ -283,6 +286,7 @@ export class Want {
       entries,
       through,
       peer,
+      ...(signature ? { signature } : {}),
       ack: () => this.ack(l, mark),
     })
   }
