@@ -57,6 +57,8 @@ export class NatsSubscriber implements LogConsumer {
   private readonly reported = new Map<string, string | null>()
   private nc: NatsConnection | undefined
   private readonly abort = new AbortController()
+  /** The delivery being written (the want hands over one at a time). */
+  private delivering: Promise<void> | undefined
   written = 0
 
   constructor(private readonly o: NatsSubscriberInit) {}
@@ -94,7 +96,13 @@ export class NatsSubscriber implements LogConsumer {
     return this.o.entries.find((e) => subjectMatches(e.subject, subject))
   }
 
-  async deliver(d: Delivery): Promise<void> {
+  deliver(d: Delivery): Promise<void> {
+    const p = this.writeDelivery(d)
+    this.delivering = p
+    return p
+  }
+
+  private async writeDelivery(d: Delivery): Promise<void> {
     const waits: Array<Promise<void>> = []
     const last = new Map<JetStreamSink, number>()
     for (const e of d.entries) {
@@ -186,7 +194,17 @@ export class NatsSubscriber implements LogConsumer {
     return this.sinks.get(stream)?.health()
   }
 
+  /**
+   * Lets the delivery being written finish (intake has stopped, so no other
+   * follows; a half-written delivery would be fetched and written again after a
+   * restart), flushes the sinks, then stops. Bounded by `timeoutMs` each.
+   */
   async stop(timeoutMs = 5_000): Promise<void> {
+    const deadline = AbortSignal.timeout(timeoutMs)
+    await Promise.race([
+      this.delivering?.catch(() => {}),
+      new Promise((resolve) => deadline.addEventListener('abort', resolve, { once: true })),
+    ])
     await Promise.allSettled([...this.sinks.values()].map((s) => s.stop({ timeoutMs })))
     this.abort.abort()
     for (const u of this.untrack.splice(0)) u()
