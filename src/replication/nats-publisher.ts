@@ -110,11 +110,14 @@ export class NatsPublisher {
     this.source = source
     const what = `reading ${this.o.subject} from stream ${this.o.stream}`
     source.onEvent((e) => {
+      // A deleted stream (its consumer goes with it) may come back as a new
+      // one whose sequence starts over: start over, so the run loop compares
+      // creation times and opens a new log if it is new.
+      if (e.type === 'consumer-ended' && e.reason === 'consumer-deleted') void source.stop()
       if (e.type !== 'status') return
       if (e.health.status === 'Active') this.o.onProblem?.(null)
       else if (e.health.status === 'Inactive')
         this.o.onProblem?.(`${what}: ${e.health.lastError ?? 'inactive'}`)
-      // A deleted stream may come back as a new one (new log): start over.
       if (e.health.status === 'Inactive' && e.health.lastError?.includes('NATS_STREAM_NOT_FOUND'))
         void source.stop()
     })

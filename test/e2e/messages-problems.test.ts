@@ -65,9 +65,19 @@ test('a missing published stream shows in /health and is retried; once created, 
     timeout: 30_000,
     message: `B has the messages of the recreated stream\n${ra.tail()}`,
   })
+  // Deleted and created again at once: the consumer is gone, the stream is not.
+  await a.jsm.streams.delete('late')
+  await a.jsm.streams.add({ name: 'late', subjects: ['late.>'] })
+  const third = messageSet({ count: 100, first: 2_000, subjects: ['late.b'] })
+  await a.publishMany(third)
+  const total = first.length + second.length + third.length
+  await waitFor(async () => (await b.count('copy')) >= total, {
+    timeout: 30_000,
+    message: `B has the messages of the stream recreated at once\n${ra.tail()}`,
+  })
   const got = await b.read('copy')
-  assertReplica({ sent: await a.read('late'), got: got.slice(first.length) })
-  assert.equal(got.length, first.length + second.length)
+  assertReplica({ sent: await a.read('late'), got: got.slice(first.length + second.length) })
+  assert.equal(got.length, total)
   void rb
 })
 
