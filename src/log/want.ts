@@ -275,20 +275,31 @@ export class Want {
     signature?: Uint8Array,
   ): Promise<void> {
     const mark = { through, acked: false }
+    const before = l.height
     l.pending.push(mark)
     l.height = through
     l.lastPeer = peer
     l.lastUpdate = Date.now()
+    try {
+      await this.o.consumer.deliver({
+        author: this.selector.author,
+        logId: l.logId,
+        entries,
+        through,
+        peer,
+        ...(signature ? { signature } : {}),
+        ack: () => this.ack(l, mark),
+      })
+    } catch (err) {
+      // Not accepted: the entries must come again (the session fails and is
+      // retried from this height), and the mark must not hold `durable` back.
+      if (!mark.acked) {
+        l.pending.splice(l.pending.indexOf(mark), 1)
+        l.height = before
+      }
+      throw err
+    }
     this.unpersistedEntries += entries.length
-    await this.o.consumer.deliver({
-      author: this.selector.author,
-      logId: l.logId,
-      entries,
-      through,
-      peer,
-      ...(signature ? { signature } : {}),
-      ack: () => this.ack(l, mark),
-    })
   }
 
   private ack(l: LogState, mark: { through: number; acked: boolean }): void {

@@ -25,6 +25,7 @@ import { P2PMetrics } from '../p2p/metrics.js'
 import { P2PNode } from '../p2p/p2p-node.js'
 import { KvStateStore } from '../state/kv-state-store.js'
 import { DirStateStore, type StateStore } from '../state/state-store.js'
+import { MessageMetrics } from './metrics.js'
 import { NatsPublisher } from './nats-publisher.js'
 import { NatsSubscriber } from './nats-subscriber.js'
 
@@ -46,6 +47,7 @@ export class ReplicationComponent implements Component {
   private readonly publishers: NatsPublisher[] = []
   private readonly subscribers: NatsSubscriber[] = []
   private readonly log: Logger
+  private readonly messageMetrics: MessageMetrics
   private statusTimer: NodeJS.Timeout | undefined
   private state: StateStore | undefined
   private readonly abort = new AbortController()
@@ -53,6 +55,7 @@ export class ReplicationComponent implements Component {
 
   constructor(private readonly init: ReplicationInit) {
     this.log = init.logs.forComponent('rhio:replication')
+    this.messageMetrics = new MessageMetrics(init.registry)
   }
 
   private connection = (signal: AbortSignal): Promise<NatsConnection> =>
@@ -137,8 +140,14 @@ export class ReplicationComponent implements Component {
         openLog: (logId, filter) => p2p.publish({ logId, kind: 'nats' }, [filter]),
         connection: this.connection,
         logger: this.init.logs.forComponent('rhio:publish'),
+        metrics: this.messageMetrics,
         onMessage: (s) => this.init.metrics.messageReceiveTotal.inc({ source: 'nats', subject: s }),
-        onProblem: (p) => this.init.health.setProblem(`publish:${stream}:${subject}`, p),
+        onProblem: (p) =>
+          this.init.health.setPublishedStreamProblem(
+            stream,
+            subject,
+            p === null ? null : { error: p, time: Date.now() },
+          ),
       })
       byStream.set(stream, [...earlier, subject])
       this.publishers.push(pub)
@@ -159,6 +168,12 @@ export class ReplicationComponent implements Component {
         entries,
         connection: this.connection,
         logger: this.init.logs.forComponent('rhio:subscribe'),
+        metrics: this.messageMetrics,
+        onProblem: (stream, p) => {
+          for (const e of entries)
+            if (e.stream === stream)
+              this.init.health.setSubscribedStreamProblem(author, stream, e.subject, p)
+        },
         onMessage: (s) =>
           this.init.metrics.messageReceiveTotal.inc({
             source: 'network',
