@@ -23,6 +23,12 @@ export const MAX_REQUEST_BOUNDARIES = 64
 export const REQUEST_TIMEOUT_MS = 10_000
 
 /**
+ * A stream opened ahead for the next part is used only this fresh: well inside the provider's
+ * REQUEST_TIMEOUT_MS, so it is never closed under the request.
+ */
+export const PREDIAL_MAX_AGE_MS = 5_000
+
+/**
  * A blob stream with no traffic either way for this long is dead. Above the S3 socket timeout's
  * typical stalls of a busy store, below anything an operator would call "hung".
  */

@@ -29,6 +29,7 @@ export function isStoreError(err: unknown): boolean {
 /**
  * Runs `consume` on a fetch of bytes [start, end) from successive holders until one succeeds;
  * `consume` must read `f.data()` to the end. Throws BlobNoHolderError when no holder is left.
+ * With `preDialNext`, the stream for the next part is opened as soon as this range's bytes are in.
  */
 export async function fetchFromHolders<T>(
   ctx: TransferContext,
@@ -37,6 +38,7 @@ export async function fetchFromHolders<T>(
   start: number,
   end: number,
   consume: (f: RangeFetch) => Promise<T>,
+  opts: { preDialNext?: boolean } = {},
 ): Promise<T> {
   const signal = t.abort.signal
   for (;;) {
@@ -44,7 +46,12 @@ export async function fetchFromHolders<T>(
     const peer = pickHolder(ctx, t)
     t.peer = peer
     const before = t.done
+    const stream = t.takeStream(peer)
     const f = new RangeFetch({
+      ...(stream ? { stream } : {}),
+      onReceived: () => {
+        if (opts.preDialNext === true) t.preDial(ctx, peer)
+      },
       host: ctx.host,
       protocol: ctx.protocol,
       peer,
@@ -69,6 +76,8 @@ export async function fetchFromHolders<T>(
       t.done = before
       if (signal.aborted || isStoreError(err)) throw err
       const failure = classify(err)
+      // a stream opened ahead that broke before any answer: dial again, the peer did no wrong
+      if (stream !== undefined && failure === 'error' && f.verified === 0) continue
       t.cooldown.set(peer, Date.now() + COOLDOWN[failure])
       punish(ctx, peer, err, failure)
       const error = describeError(err)

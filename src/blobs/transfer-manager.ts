@@ -255,6 +255,7 @@ export class TransferManager {
       this.#o.metrics?.transfersActive.dec()
       t.running = undefined
       t.peer = null
+      t.dropNextStream()
       queueMicrotask(() => this.#pump())
     }
   }
@@ -270,9 +271,7 @@ export class TransferManager {
       this.#retire(t)
       this.#records.clear(t.id).catch(() => {})
       this.#o.logger.warn(log, 'blob transfer failed for good')
-      const error =
-        err instanceof RhioError ? err : new RhioError('BLOB_TRANSFER_FAILED', t.lastError)
-      emit(this.#failed, { job, error }, this.#o.logger)
+      emit(this.#failed, { job, error: err }, this.#o.logger)
       return
     }
     t.state = 'queued'
@@ -383,7 +382,7 @@ export class TransferManager {
   }
 }
 
-function isPermanent(err: unknown): boolean {
+function isPermanent(err: unknown): err is RhioError {
   if (err instanceof BlobHashMismatchError) return err.permanent
   return (
     err instanceof RhioError && (err.code === 'S3_INVALID_KEY' || err.code === 'S3_META_INVALID')

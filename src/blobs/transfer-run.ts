@@ -26,8 +26,9 @@ import { SINGLE_PUT_MAX_BYTES } from './constants.js'
 import { BlobHashMismatchError, BlobUploadLostError } from './errors.js'
 import { GROUP_BYTES } from './fetch-range.js'
 import { fetchFromHolders } from './holder-fetch.js'
+import type { RangeFetch } from './fetch-range.js'
 import type { Transfer, TransferContext } from './transfer.js'
-import type { TransferRecord } from './transfer-store.js'
+import type { StoredPart, TransferRecord } from './transfer-store.js'
 import type { TransferJob } from './types.js'
 
 /** Group CVs pushed between event-loop yields while rebuilding the tree (~10 ms of work). */
@@ -117,21 +118,16 @@ async function runMultipart(ctx: TransferContext, t: Transfer): Promise<{ etag: 
       if (parts.has(n)) continue
       const start = (n - 1) * ps
       const end = start + partLen(n)
-      const part = await fetchFromHolders(ctx, t, n, start, end, async (f) => {
-        const data = f.data()
-        const etag = await ctx.store.uploadPart(
-          job.localBucket,
-          job.key,
-          uploadId,
-          n,
-          data,
-          end - start,
-          {
-            signal,
-          },
-        )
+      const upload = async (f: RangeFetch): Promise<StoredPart> => {
+        const { localBucket, key } = job
+        const body = f.data()
+        const etag = await ctx.store.uploadPart(localBucket, key, uploadId, n, body, end - start, {
+          signal,
+        })
         return { etag, cvs: f.cvs }
-      })
+      }
+      const preDialNext = n < count
+      const part = await fetchFromHolders(ctx, t, n, start, end, upload, { preDialNext })
       await ctx.records.savePart(t.id, n, uploadId, part)
       parts.set(n, part)
     }
@@ -140,18 +136,14 @@ async function runMultipart(ctx: TransferContext, t: Transfer): Promise<{ etag: 
       const list = [...parts.entries()]
         .sort((a, b) => a[0] - b[0])
         .map(([partNumber, p]) => ({ partNumber, etag: p.etag }))
-      rec.completedEtag = await ctx.store.completeMultipart(
-        job.localBucket,
-        job.key,
-        uploadId,
-        list,
-        {
-          signal,
-        },
-      )
+      const { localBucket, key } = job
+      rec.completedEtag = await ctx.store.completeMultipart(localBucket, key, uploadId, list, {
+        signal,
+      })
       await ctx.records.saveRecord(t.id, rec)
     }
   } catch (err) {
+    t.dropNextStream()
     if (
       !hasCode(err, StoreErrorCode.NO_SUCH_UPLOAD) &&
       !hasCode(err, StoreErrorCode.INVALID_PART)

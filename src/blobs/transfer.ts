@@ -2,11 +2,13 @@
  * One transfer as the manager tracks it: the job, what /health shows, retry timing and the
  * peers it currently avoids. The work itself is in transfer-run.ts.
  */
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, Stream } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { hashToBase32 } from '../bao/index.js'
 import type { PeerManager } from '../p2p/peers.js'
 import type { ObjectStore } from '../store/index.js'
+import { PREDIAL_MAX_AGE_MS } from './constants.js'
+import { dialBlobs } from './fetch-range.js'
 import type { BlobMetrics } from './metrics.js'
 import type { TransferStore } from './transfer-store.js'
 import type { HolderFinder, TransferJob, TransferState, TransferStatus } from './types.js'
@@ -64,11 +66,40 @@ export class Transfer {
   running: Promise<void> | undefined
   /** Peers not to ask until the given time (ms). */
   readonly cooldown = new Map<string, number>()
+  /** A stream opened to the current peer for the next part while this one finishes. */
+  #next: { peer: string; at: number; stream: Promise<Stream> } | undefined
 
   constructor(id: string, job: TransferJob, startedAt = Date.now()) {
     this.id = id
     this.job = job
     this.startedAt = startedAt
+  }
+
+  /**
+   * Opens the stream for the next request to `peer` now, so the dial and protocol negotiation
+   * overlap the end of the current part's upload. No request is sent on it yet: the next part's
+   * bytes only flow once this part is recorded (a crash re-sends at most one part).
+   */
+  preDial(ctx: TransferContext, peer: string): void {
+    this.dropNextStream()
+    const stream = dialBlobs(ctx.host, ctx.protocol, peer, this.abort.signal)
+    stream.catch(() => {}) // a failed pre-dial just means dialling again later
+    this.#next = { peer, at: Date.now(), stream }
+  }
+
+  /** The pre-dialled stream if it goes to `peer` and is fresh enough; otherwise it is closed. */
+  takeStream(peer: string): Promise<Stream> | undefined {
+    const next = this.#next
+    this.#next = undefined
+    if (next === undefined) return undefined
+    if (next.peer === peer && Date.now() - next.at < PREDIAL_MAX_AGE_MS) return next.stream
+    closeLater(next.stream)
+    return undefined
+  }
+
+  dropNextStream(): void {
+    if (this.#next) closeLater(this.#next.stream)
+    this.#next = undefined
   }
 
   status(): TransferStatus {
@@ -84,4 +115,11 @@ export class Transfer {
       last_error: this.lastError,
     }
   }
+}
+
+function closeLater(stream: Promise<Stream>): void {
+  stream.then(
+    (s) => s.abort(new Error('unused blob stream')),
+    () => {},
+  )
 }
