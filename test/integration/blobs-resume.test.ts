@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test'
 import { blake3, hashEquals, hashToBase32 } from '../../src/bao/index.js'
 import type { PartAttempt } from '../../src/blobs/transfer.js'
 import type { TransferDone } from '../../src/blobs/transfer-manager.js'
-import { DirStateStore } from '../../src/state/state-store.js'
+import { DirStateStore, type Json, MemoryStateStore } from '../../src/state/state-store.js'
 import { decodeBaoMeta } from '../../src/store/meta.js'
 import { metaKey } from '../../src/store/layout.js'
 import { BlobSite, doneOf, jobFor } from '../helpers/blob-sites.js'
@@ -13,6 +13,22 @@ import { tempDir } from '../helpers/tmp.js'
 import { waitFor } from '../helpers/wait.js'
 
 const PART = 5 * MiB
+
+/** Holds the write of part 1's record until the test lets it through. */
+class GatedState extends MemoryStateStore {
+  reached!: () => void
+  readonly atGate = new Promise<void>((r) => (this.reached = r))
+  open!: () => void
+  readonly gate = new Promise<void>((r) => (this.open = r))
+
+  override async put(key: string, value: Json): Promise<void> {
+    if (key.endsWith('.part.1')) {
+      this.reached()
+      await this.gate
+    }
+    await super.put(key, value)
+  }
+}
 /** Response bytes beyond the data: size header and parent pairs, ~21 KiB per 5 MiB part. */
 const OVERHEAD_PER_PART = 32 * 1024
 
@@ -36,7 +52,7 @@ describe('blob transfers: crash, resume, overwrite, cancel', () => {
 
   async function subscriber(
     buckets: string[],
-    state?: DirStateStore,
+    state?: DirStateStore | MemoryStateStore,
     store?: S3Server,
   ): Promise<BlobSite> {
     const site = await BlobSite.start({
@@ -87,6 +103,27 @@ describe('blob transfers: crash, resume, overwrite, cancel', () => {
     assert.ok(resent <= PART + 9 * OVERHEAD_PER_PART, `re-sent ${resent} bytes`)
     assert.deepEqual(await state.keys('blobs.'), [])
     await second[Symbol.asyncDispose]()
+  })
+
+  test('a stream opened ahead that the provider dropped is re-dialled without blaming it', async () => {
+    const state = new GatedState()
+    await using sub = await subscriber(['dst'], state)
+    const m = sub.manager()
+    const failed: PartAttempt[] = []
+    m.onAttempt((a) => !a.ok && failed.push(a))
+    const data = testBytes(2 * PART + 3, 51)
+    const hash = await author.publish('src', 'predial/k', data)
+    const done = doneOf(m, 'predial/k')
+    await m.start()
+    await m.enqueue(jobFor(author.t.key.publicKey, 'src', 'dst', 'predial/k', hash, data.length))
+    await state.atGate // part 1 is uploaded; the stream for part 2 is open
+    await author.provider.stop() // ends every stream it serves, the one opened ahead too
+    await author.provider.start()
+    state.open()
+    await done
+    assert.ok(hashEquals(blake3(await sub.read('dst', 'predial/k')), hash))
+    assert.deepEqual(failed, [])
+    assert.equal(sub.t.node.peers.get(author.id)?.lastError, undefined)
   })
 
   test('an overwrite while the old version transfers replaces it; the old upload is dropped', async () => {
