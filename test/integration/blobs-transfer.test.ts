@@ -90,6 +90,12 @@ describe('blob transfer between two sites', () => {
     )
     const done = 'msg_type="done",local_bucket="dst",remote_bucket="src"'
     assert.equal(await metricValue(sub.t.registry, 'blobs_download_total', done), SIZES.length)
+    const out = await metricValue(author.t.registry, 'rhio_blob_bytes_total', 'direction="out"')
+    assert.equal(out, author.provider.servedBytes)
+    assert.equal(
+      await metricValue(author.t.registry, 'rhio_blob_requests_total', 'result="ok"'),
+      6 + 2 + 8,
+    ) // single PUTs, 2 + 8 parts
     // the 0-byte object never touched the network: the author served every other byte once
     assert.ok(author.provider.servedBytes >= total)
     assert.ok(author.provider.servedBytes < total * 1.01 + 64 * 1024)
@@ -183,6 +189,7 @@ describe('blob transfer between two sites', () => {
     clearInterval(timer)
     assert.equal(maxActive, 2)
     assert.ok(Math.max(...gauge) <= 2)
+    assert.equal(await metricValue(sub.t.registry, 'rhio_blob_transfers_active'), 0)
     for (const it of items) assert.ok(hashEquals(blake3(await sub.read('dst', it.key)), it.hash))
   })
 })
