@@ -84,7 +84,7 @@ export class BlobProvider {
     this.#pages = new OutboardPages(init.store, cache === undefined ? {} : { maxBytes: cache })
   }
 
-  /** Requests being served right now. */
+  /** Requests being answered right now (request read, response not finished). */
   get serving(): number {
     return this.#serving
   }
@@ -127,22 +127,14 @@ export class BlobProvider {
     stream.addEventListener('close', () => gone.abort(new Error('stream closed')), { once: true })
     const signal = AbortSignal.any([gone.signal, this.#abort.signal])
     let result: RequestResult
-    if (this.#serving >= this.#o.limits.maxRequests) {
-      result = 'busy'
-      await this.#sendError(framed, 'busy', 'too many blob requests', signal)
-    } else {
-      this.#serving++
-      try {
-        result = await this.#serve(peer, framed, signal)
-      } catch (err) {
-        result = signal.aborted ? 'cancelled' : 'error'
-        if (err instanceof FrameError && err.reason !== 'closed') {
-          this.#o.peers.penalize(peer, err.reason, PENALTY.oversized)
-        } else if (!signal.aborted) {
-          this.#o.logger.debug({ peer, err: describeError(err) }, 'blob request failed')
-        }
-      } finally {
-        this.#serving--
+    try {
+      result = await this.#serve(peer, framed, signal)
+    } catch (err) {
+      result = signal.aborted ? 'cancelled' : 'error'
+      if (err instanceof FrameError && err.reason !== 'closed') {
+        this.#o.peers.penalize(peer, err.reason, PENALTY.oversized)
+      } else if (!signal.aborted) {
+        this.#o.logger.debug({ peer, err: describeError(err) }, 'blob request failed')
       }
     }
     this.#o.metrics?.requests.inc({ result })
@@ -181,9 +173,19 @@ export class BlobProvider {
     }
     // iroh sends nothing at all for an empty selection
     if (ranges.isEmpty) return 'ok'
-    for (const loc of this.#o.index.lookup(request.hash)) {
-      const outcome = await this.#send(framed, request.hash, loc, ranges, signal)
-      if (outcome !== 'next-location') return outcome
+    // the limit counts requests being answered (a stream opened ahead and idle costs nothing)
+    if (this.#serving >= this.#o.limits.maxRequests) {
+      await this.#sendError(framed, 'busy', 'too many blob requests', signal)
+      return 'busy'
+    }
+    this.#serving++
+    try {
+      for (const loc of this.#o.index.lookup(request.hash)) {
+        const outcome = await this.#send(framed, request.hash, loc, ranges, signal)
+        if (outcome !== 'next-location') return outcome
+      }
+    } finally {
+      this.#serving--
     }
     const name = hashToBase32(request.hash)
     await this.#sendError(framed, 'not-found', `no complete blob ${name}`, signal)
