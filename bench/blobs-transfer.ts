@@ -9,9 +9,11 @@
  * and lib-storage's Upload (parallel multipart, 8 MiB parts, 4 at once) for reference.
  *
  * Run by hand: node scripts/build.mjs && node --expose-gc dist/bench/blobs-transfer.js
- * BLOBS_BENCH_MIB sets the size (default 1024). Prints the figures; records nothing.
+ * BLOBS_BENCH_MIB sets the size (default 1024), BLOBS_BENCH_PART_MIB the part size (default 8).
+ * Prints the figures; records nothing.
  */
 import { randomBytes } from 'node:crypto'
+import { readFileSync, readdirSync } from 'node:fs'
 import os from 'node:os'
 import type { Readable } from 'node:stream'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
@@ -38,6 +40,7 @@ import { S3Server } from '../test/helpers/s3-server.js'
 
 const MiB = 1024 * 1024
 const SIZE = Number(process.env.BLOBS_BENCH_MIB ?? 1024) * MiB
+const PART = Number(process.env.BLOBS_BENCH_PART_MIB ?? 8) * MiB
 const KEY = 'bench/object.bin'
 const silent = pino({ level: process.env.BLOBS_BENCH_LOG ?? 'silent' })
 
@@ -55,6 +58,29 @@ async function* generate(size: number, seed: number): AsyncGenerator<Uint8Array>
     }
     yield buf
   }
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(f[11]) + Number(f[12])) / 100
+  } catch {
+    return NaN
+  }
+}
+
+/** The pid of the s3rver process serving `dir`. */
+function s3rverPid(dir: string): number {
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(dir)) return Number(name)
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return -1
 }
 
 function gc(): void {
@@ -90,11 +116,17 @@ async function provider(endpoint: string, hash: string): Promise<void> {
   await p.start()
   const rss0 = process.memoryUsage().rss
   let rssMax = rss0
-  setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 50).unref()
+  let heapMax = 0
+  let buffersMax = 0
+  setInterval(() => {
+    const m = process.memoryUsage()
+    rssMax = Math.max(rssMax, m.rss)
+    heapMax = Math.max(heapMax, m.heapUsed)
+    buffersMax = Math.max(buffersMax, m.arrayBuffers)
+  }, 50).unref()
   process.on('SIGTERM', () => {
-    console.log(
-      `PROVIDER-DONE ${JSON.stringify({ served: p.servedBytes, rssGrowth: rssMax - rss0 })}`,
-    )
+    const mem = { rssGrowth: rssMax - rss0, heapMax, buffersMax }
+    console.log(`PROVIDER-DONE ${JSON.stringify({ served: p.servedBytes, ...mem })}`)
     process.exit(0)
   })
   console.log(`READY ${JSON.stringify(node.asStatic())}`)
@@ -141,7 +173,12 @@ async function main(): Promise<void> {
     await src.put('src', KEY, { stream: generate(SIZE, seed), length: SIZE })
     await src.put('src', outboardKey(KEY), outboard)
 
+    const pids = { src: s3rverPid(srcServer.dir), dst: s3rverPid(dstServer.dir), self: process.pid }
+    const cpuNow = (extra: number[] = []): number[] =>
+      [pids.src, pids.dst, pids.self, ...extra].map(cpuSeconds)
+    const c0 = cpuNow()
     const put1 = await copyPut(src, dst, 'baseline/put1')
+    const c1 = cpuNow()
     const prof = process.env.BLOBS_BENCH_PROF
     child = new Child('provider', process.execPath, [
       ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []),
@@ -159,7 +196,7 @@ async function main(): Promise<void> {
       networkId: TEST_NETWORK,
       store: dst,
       state: node.state,
-      limits: { partSizeBytes: 8 * MiB, maxConcurrentTransfers: 4 },
+      limits: { partSizeBytes: PART, maxConcurrentTransfers: 4 },
       logger: silent,
       metrics: new BlobMetrics(node.registry),
     })
@@ -183,6 +220,8 @@ async function main(): Promise<void> {
       manager.onDone(() => resolve())
       manager.onFailed((e) => reject(e.error))
     })
+    const childPid = child.proc.pid ?? -1
+    const t1 = cpuNow([childPid])
     const t0 = performance.now()
     await manager.enqueue({
       localBucket: 'dst',
@@ -196,6 +235,7 @@ async function main(): Promise<void> {
     })
     await done
     const ours = SIZE / ((performance.now() - t0) / 1000)
+    const t2 = cpuNow([childPid])
     loop.disable()
     clearInterval(sampler)
     await manager.stop()
@@ -204,6 +244,8 @@ async function main(): Promise<void> {
     const prov = JSON.parse(/PROVIDER-DONE (.*)\n/.exec(child.output)?.[1] ?? '{}') as {
       served?: number
       rssGrowth?: number
+      heapMax?: number
+      buffersMax?: number
     }
 
     const put2 = await copyPut(src, dst, 'baseline/put2')
@@ -219,7 +261,7 @@ async function main(): Promise<void> {
     const cpu = os.cpus()[0]?.model ?? 'cpu'
     console.log(`\nblobs-transfer — ${new Date().toISOString()}`)
     console.log(
-      `machine: ${cpu} x${os.cpus().length}, Node ${process.version}; ${SIZE / MiB} MiB, 8 MiB parts`,
+      `machine: ${cpu} x${os.cpus().length}, Node ${process.version}; ${SIZE / MiB} MiB, ${PART / MiB} MiB parts`,
     )
     console.log(`| what | throughput | vs baseline |`)
     console.log(`|---|---|---|`)
@@ -233,8 +275,14 @@ async function main(): Promise<void> {
       `| reference: lib-storage Upload (4 parallel parts) | ${mb(upload)} | ${(upload / base).toFixed(2)}x |`,
     )
     console.log(
-      `fetcher RSS growth ${((rssMax - rss0) / MiB).toFixed(1)} MiB (target <= 64); provider RSS growth ${((prov.rssGrowth ?? NaN) / MiB).toFixed(1)} MiB; ` +
+      `fetcher RSS growth ${((rssMax - rss0) / MiB).toFixed(1)} MiB (target <= 64); provider RSS growth ${((prov.rssGrowth ?? NaN) / MiB).toFixed(1)} MiB (peak heap ${((prov.heapMax ?? NaN) / MiB).toFixed(0)} MiB, buffers ${((prov.buffersMax ?? NaN) / MiB).toFixed(0)} MiB); ` +
         `longest event-loop delay ${(loop.max / 1e6).toFixed(1)} ms; served ${prov.served} bytes for ${SIZE}; BLAKE3 ${ok ? 'ok' : 'MISMATCH'}`,
+    )
+    const perGiB = (a: number[], b: number[], i: number): string =>
+      ((b[i]! - a[i]!) / (SIZE / 1024 ** 3)).toFixed(1)
+    console.log(
+      `CPU s per GiB — baseline copy: s3rver-src ${perGiB(c0, c1, 0)}, s3rver-dst ${perGiB(c0, c1, 1)}, copier ${perGiB(c0, c1, 2)}; ` +
+        `transfer: s3rver-src ${perGiB(t1, t2, 0)}, s3rver-dst ${perGiB(t1, t2, 1)}, provider ${perGiB(t1, t2, 3)}, fetcher ${perGiB(t1, t2, 2)}`,
     )
     if (failures.length > 0) {
       console.log(`failed range requests (retried): ${failures.join('; ')}`)
