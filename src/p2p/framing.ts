@@ -64,8 +64,12 @@ export class FramedStream {
     // A paused yamux stream can still receive up to one full window (16 MiB).
     stream.maxReadBufferLength = 16 * 1024 * 1024 + 2 * opts.maxFrameBytes
     stream.addEventListener('message', (evt) => this.onData(evt.data))
-    stream.addEventListener('remoteCloseWrite', () => this.finish())
-    stream.addEventListener('close', (evt) => this.finish(evt.error))
+    // 'end', not 'remoteCloseWrite' nor a clean 'close': those fire while a paused stream still
+    // buffers data the remote sent before closing, which would be lost.
+    stream.addEventListener('end', () => this.finish())
+    stream.addEventListener('close', (evt) => {
+      if (evt.error !== undefined || stream.readableEnded) this.finish(evt.error)
+    })
   }
 
   private onData(data: Uint8Array | Uint8ArrayList): void {
