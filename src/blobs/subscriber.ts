@@ -46,6 +46,10 @@ export class BucketSubscriber implements LogConsumer {
 
   constructor(private readonly o: BucketSubscriberInit) {}
 
+  get author(): string {
+    return this.o.author
+  }
+
   async deliver(d: Delivery): Promise<void> {
     const scope = parseLogId(d.logId)
     if (scope?.kind !== 'blobs') {
@@ -109,7 +113,7 @@ export class BucketSubscriber implements LogConsumer {
         signal: this.abort.signal,
       })
     }
-    this.o.transfers.enqueue(
+    await this.o.transfers.enqueue(
       this.job(t, a.key, a.hash, a.size, a.seq, a.signature ?? '0'.repeat(128)),
     )
   }
@@ -177,7 +181,7 @@ export class BucketSubscriber implements LogConsumer {
           if (meta.complete) {
             this.o.index.add(hash, { bucket: t.localBucket, key, size: meta.size })
           } else {
-            this.o.transfers.enqueue(
+            await this.o.transfers.enqueue(
               this.job(t, key, hash, meta.size, meta.seq ?? 0, meta.signature ?? '0'.repeat(128)),
             )
           }

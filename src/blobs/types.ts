@@ -60,6 +60,7 @@ export type HolderFinder = (author: Uint8Array, remoteBucket: string) => Array<{
 
 /** What the log side needs from the transfer side. */
 export interface Transfers {
-  enqueue(job: TransferJob): void
+  /** Resolves once queued (waits while the transfer queue is full). */
+  enqueue(job: TransferJob): Promise<void>
   cancel(localBucket: string, key: string): void
 }

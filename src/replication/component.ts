@@ -25,6 +25,7 @@ import { P2PMetrics } from '../p2p/metrics.js'
 import { P2PNode } from '../p2p/p2p-node.js'
 import { KvStateStore } from '../state/kv-state-store.js'
 import { DirStateStore, type StateStore } from '../state/state-store.js'
+import { BlobReplication } from './blobs.js'
 import { MessageMetrics } from './metrics.js'
 import { NatsPublisher } from './nats-publisher.js'
 import { NatsSubscriber } from './nats-subscriber.js'
@@ -48,6 +49,7 @@ export class ReplicationComponent implements Component {
   private readonly subscribers: NatsSubscriber[] = []
   private readonly log: Logger
   private readonly messageMetrics: MessageMetrics
+  readonly blobs: BlobReplication
   private statusTimer: NodeJS.Timeout | undefined
   private state: StateStore | undefined
   private readonly abort = new AbortController()
@@ -56,6 +58,14 @@ export class ReplicationComponent implements Component {
   constructor(private readonly init: ReplicationInit) {
     this.log = init.logs.forComponent('rhio:replication')
     this.messageMetrics = new MessageMetrics(init.registry)
+    this.blobs = new BlobReplication({
+      config: init.config,
+      logs: init.logs,
+      registry: init.registry,
+      metrics: init.metrics,
+      health: init.health,
+      networkId: networkIdHash(init.config.network_id),
+    })
   }
 
   private connection = (signal: AbortSignal): Promise<NatsConnection> =>
@@ -118,9 +128,18 @@ export class ReplicationComponent implements Component {
     )
 
     this.startPublishers(p2p)
+    await this.blobs.start(p2p, this.state)
     // Subscriptions load their heights from the state store, which may need
     // NATS: set them up in the background so rhio starts while NATS is down.
-    this.background = this.startSubscribers(p2p, this.abort.signal).catch((err: unknown) => {
+    this.background = (async () => {
+      await this.startSubscribers(p2p, this.abort.signal)
+      await retry(
+        () => this.blobs.subscribe(p2p),
+        this.abort.signal,
+        this.log,
+        'bucket subscriptions',
+      )
+    })().catch((err: unknown) => {
       if (!this.abort.signal.aborted)
         this.log.error({ err: describeError(err) }, 'subscriptions failed to start')
     })
@@ -195,6 +214,7 @@ export class ReplicationComponent implements Component {
     const p2p = this.p2p
     if (!p2p) return
     const h = this.init.health
+    if (this.blobs.enabled) h.setSection('transfers', this.blobs.status())
     h.setSection(
       'peers',
       p2p.peers.list().map((p) => ({
@@ -233,6 +253,7 @@ export class ReplicationComponent implements Component {
     await p2p.stopIntake()
     await Promise.allSettled(this.publishers.map((p) => p.stop()))
     await Promise.allSettled(this.subscribers.map((s) => s.stop()))
+    await this.blobs.stop()
     await p2p.close()
     await this.state?.close()
     this.p2p = undefined
