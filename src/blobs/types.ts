@@ -57,3 +57,10 @@ export interface TransferStatus {
 
 /** Finds peers that may hold a blob of (author, remote bucket), best first. */
 export type HolderFinder = (author: Uint8Array, remoteBucket: string) => Array<{ id: string }>
+
+/** What the log side needs from the transfer side. */
+export interface Transfers {
+  /** Resolves once queued (waits while the transfer queue is full). */
+  enqueue(job: TransferJob): Promise<void>
+  cancel(localBucket: string, key: string): void
+}

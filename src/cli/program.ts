@@ -7,6 +7,7 @@ import { Command, CommanderError, Option } from 'commander'
 import { RHIO_VERSION } from '../node/index.js'
 import { EXIT } from './exit-codes.js'
 import { addClientCommand } from './client/command.js'
+import { demo, type DemoFlags } from './demo/demo.js'
 import type { ConfigFlags } from './flags.js'
 import type { CliIO } from './io.js'
 import { keygen, type KeygenFlags } from './keygen.js'
@@ -71,6 +72,14 @@ function buildProgram(io: CliIO, setResult: (p: Promise<number> | number) => voi
     )
 
   addClientCommand(program, io, setResult)
+
+  program
+    .command('demo')
+    .description('run three local sites (own nats-server, buckets, rhio) replicating to each other')
+    .option('--dir <PATH>', 'keep the demo files in this directory (default: a temp dir, removed)')
+    .option('--keep', 'do not remove the temp directory at the end')
+    .option('--duration <SECONDS>', 'stop by itself after this many seconds')
+    .action((flags: DemoFlags) => setResult(demo(flags, io)))
 
   return program
 }

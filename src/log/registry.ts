@@ -27,7 +27,14 @@ export class LogRegistry {
 
   /** Declares that this node can serve `sel` (own publications or subscriptions). */
   addHolding(sel: Selector): void {
-    this.holdings.push(sel)
+    const same = this.holdings.some(
+      (h) =>
+        equalBytes(h.author, sel.author) &&
+        h.kind === sel.kind &&
+        h.filters.length === sel.filters.length &&
+        h.filters.every((f, i) => f === sel.filters[i]),
+    )
+    if (!same) this.holdings.push(sel)
   }
 
   holds(): Selector[] {

@@ -39,6 +39,8 @@ export interface Delivery {
   through: number
   /** 64-hex key of the peer it came from. */
   peer: string
+  /** The author's signature of the batch the entries came in (absent for progress). */
+  signature?: Uint8Array
   /** Call once every entry is durably stored. */
   ack(): void
 }
@@ -285,7 +287,7 @@ export class Want {
       const sub = subsetBatch(batch, v.leaves, keep)
       await store.append({ batch: sub, leaves: keep.map((i) => v.leaves[i]!) })
     }
-    await this.deliver(l, peer, fresh, h.lastSeq)
+    await this.deliver(l, peer, fresh, h.lastSeq, batch.signature)
     for (const [p, through] of l.claims ?? []) if (through <= l.height) l.claims?.delete(p)
     this.updateLag(l)
     return { ok: true }
@@ -308,21 +310,34 @@ export class Want {
     peer: string,
     entries: VerifiedEntry[],
     through: number,
+    signature?: Uint8Array,
   ): Promise<void> {
     const mark = { through, acked: false }
+    const before = l.height
     l.pending.push(mark)
     l.height = through
     l.lastPeer = peer
     l.lastUpdate = Date.now()
+    try {
+      await this.o.consumer.deliver({
+        author: this.selector.author,
+        logId: l.logId,
+        entries,
+        through,
+        peer,
+        ...(signature ? { signature } : {}),
+        ack: () => this.ack(l, mark),
+      })
+    } catch (err) {
+      // Not accepted: the entries must come again (the session fails and is
+      // retried from this height), and the mark must not hold `durable` back.
+      if (!mark.acked) {
+        l.pending.splice(l.pending.indexOf(mark), 1)
+        l.height = before
+      }
+      throw err
+    }
     this.unpersistedEntries += entries.length
-    await this.o.consumer.deliver({
-      author: this.selector.author,
-      logId: l.logId,
-      entries,
-      through,
-      peer,
-      ack: () => this.ack(l, mark),
-    })
   }
 
   private ack(l: LogState, mark: { through: number; acked: boolean }): void {

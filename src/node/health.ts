@@ -17,6 +17,18 @@ export interface ItemState {
   lastCheckTime: number | null
 }
 
+/**
+ * A problem the component using a stream (the publish side's source, the
+ * subscribe side's sink) sees right now, e.g. "no stream captures the
+ * subject". It is kept apart from the periodic stream check's state so the two
+ * never overwrite each other; /health shows the problem over the check.
+ */
+export interface UsageProblem {
+  error: string
+  /** Unix ms when it was last seen. */
+  time: number
+}
+
 export type NatsStatus = 'Connecting' | 'Connected' | 'Disconnected' | 'Closed'
 
 export interface NatsState {
@@ -82,6 +94,8 @@ export class HealthModel {
   private nats: NatsState
   private readonly sections = new Map<string, unknown>()
   private readonly problems = new Map<string, string>()
+  /** Problems reported by the stream's users, by 'pub'/'sub' + entry id. */
+  private readonly usage = new Map<string, UsageProblem>()
 
   constructor(private readonly init: HealthModelInit) {
     this.clock = init.clock ?? Date.now
@@ -140,6 +154,61 @@ export class HealthModel {
     return set(this.subStreams, id(source, stream, subject), state)
   }
 
+  /**
+   * Records (or clears, with null) what the publisher reading this stream
+   * sees; the entry shows Inactive with this error until it is cleared.
+   */
+  setPublishedStreamProblem(
+    stream: string,
+    subject: string,
+    problem: UsageProblem | null,
+  ): boolean {
+    return this.setUsage(this.pubStreams, 'pub', id(stream, subject), problem)
+  }
+
+  /** As setPublishedStreamProblem, for the sink writing a subscription into its stream. */
+  setSubscribedStreamProblem(
+    source: string,
+    stream: string,
+    subject: string,
+    problem: UsageProblem | null,
+  ): boolean {
+    return this.setUsage(this.subStreams, 'sub', id(source, stream, subject), problem)
+  }
+
+  private setUsage<K>(
+    map: Map<string, Entry<K>>,
+    side: string,
+    key: string,
+    problem: UsageProblem | null,
+  ): boolean {
+    if (!map.has(key)) return false
+    if (problem === null) this.usage.delete(side + sep + key)
+    else this.usage.set(side + sep + key, { ...problem })
+    return true
+  }
+
+  /** The state /health shows: a usage problem wins over the stream check's state. */
+  private effective(side: string, key: string, state: ItemState): ItemState {
+    const p = this.usage.get(side + sep + key)
+    if (!p) return state
+    return { status: 'Inactive', lastError: p.error, lastCheckTime: p.time }
+  }
+
+  private pubEntries(): Array<Entry<{ stream: string; subject: string }>> {
+    return [...this.pubStreams].map(([k, e]) => ({
+      key: e.key,
+      state: this.effective('pub', k, e.state),
+    }))
+  }
+
+  private subEntries(): Array<Entry<{ source: string; stream: string; subject: string }>> {
+    return [...this.subStreams].map(([k, e]) => ({
+      key: e.key,
+      state: this.effective('sub', k, e.state),
+    }))
+  }
+
   setPublishedBucket(bucket: string, state: ItemState): boolean {
     return set(this.pubBuckets, bucket, state)
   }
@@ -181,12 +250,12 @@ export class HealthModel {
       const detail = this.nats.lastError ? ` (${this.nats.lastError})` : ''
       out.push(`nats: ${this.nats.status.toLowerCase()}${detail}`)
     }
-    for (const e of this.pubStreams.values()) {
+    for (const e of this.pubEntries()) {
       if (e.state.status !== 'Active') {
         out.push(itemReason(`published stream '${e.key.stream}' (${e.key.subject})`, e.state))
       }
     }
-    for (const e of this.subStreams.values()) {
+    for (const e of this.subEntries()) {
       if (e.state.status !== 'Active') {
         out.push(itemReason(`subscribed stream '${e.key.stream}' (${e.key.subject})`, e.state))
       }
@@ -213,8 +282,8 @@ export class HealthModel {
       status: reasons.length === 0 ? 'Running' : 'Error',
       msg: reasons.length === 0 ? null : reasons.join('; '),
       streams: {
-        published: [...this.pubStreams.values()].map((e) => ({ ...e.key, ...render(e.state) })),
-        subscribed: [...this.subStreams.values()].map((e) => ({ ...e.key, ...render(e.state) })),
+        published: this.pubEntries().map((e) => ({ ...e.key, ...render(e.state) })),
+        subscribed: this.subEntries().map((e) => ({ ...e.key, ...render(e.state) })),
       },
       stores: {
         published: [...this.pubBuckets.values()].map((e) => ({ ...e.key, ...render(e.state) })),

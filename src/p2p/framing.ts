@@ -79,10 +79,13 @@ export class FramedStream {
     // A paused yamux stream can still receive up to one full window (16 MiB).
     stream.maxReadBufferLength = 16 * 1024 * 1024 + 2 * opts.maxFrameBytes
     stream.addEventListener('message', (evt) => this.onData(evt.data))
-    // 'end', not 'remoteCloseWrite': the latter fires while data the stream
-    // holds back (paused) is still to be delivered, and would lose it.
+    // 'end', not 'remoteCloseWrite' nor a clean 'close': those fire while a paused stream still
+    // buffers data the remote sent before closing, which would be lost.
     stream.addEventListener('end', () => this.onRemoteEnd())
-    stream.addEventListener('close', (evt) => this.finish(evt.error))
+    stream.addEventListener('close', (evt) => {
+      if (evt.error !== undefined) this.finish(evt.error)
+      else if (stream.readableEnded) this.onRemoteEnd()
+    })
     // The peer may have written and closed before we listened: protocol
     // negotiation reads ahead, 'end' fires then, and the bytes read ahead are
     // handed back once a 'message' listener exists (in a microtask queued by

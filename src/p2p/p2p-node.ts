@@ -145,6 +145,9 @@ export class P2PNode {
 
   /** Creates (or reopens) a log authored by this node. */
   async publish(info: Omit<LogInfo, 'author'>, filters: string[]): Promise<AuthorLog> {
+    // One author log per log id: two writers on one store would sign overlapping batches.
+    const existing = this.authorLogs.find((l) => l.store.info.logId === info.logId)
+    if (existing) return existing
     const store = await this.registry.open({ ...info, author: this.o.publicKey })
     this.registry.addHolding({ author: this.o.publicKey, kind: info.kind, filters })
     const log = new AuthorLog({

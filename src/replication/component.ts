@@ -25,6 +25,8 @@ import { P2PMetrics } from '../p2p/metrics.js'
 import { P2PNode } from '../p2p/p2p-node.js'
 import { KvStateStore } from '../state/kv-state-store.js'
 import { DirStateStore, type StateStore } from '../state/state-store.js'
+import { BlobReplication } from './blobs.js'
+import { MessageMetrics } from './metrics.js'
 import { NatsPublisher } from './nats-publisher.js'
 import { NatsSubscriber } from './nats-subscriber.js'
 
@@ -46,6 +48,8 @@ export class ReplicationComponent implements Component {
   private readonly publishers: NatsPublisher[] = []
   private readonly subscribers: NatsSubscriber[] = []
   private readonly log: Logger
+  private readonly messageMetrics: MessageMetrics
+  readonly blobs: BlobReplication
   private statusTimer: NodeJS.Timeout | undefined
   private state: StateStore | undefined
   private readonly abort = new AbortController()
@@ -53,6 +57,15 @@ export class ReplicationComponent implements Component {
 
   constructor(private readonly init: ReplicationInit) {
     this.log = init.logs.forComponent('rhio:replication')
+    this.messageMetrics = new MessageMetrics(init.registry)
+    this.blobs = new BlobReplication({
+      config: init.config,
+      logs: init.logs,
+      registry: init.registry,
+      metrics: init.metrics,
+      health: init.health,
+      networkId: networkIdHash(init.config.network_id),
+    })
   }
 
   private connection = (signal: AbortSignal): Promise<NatsConnection> =>
@@ -119,9 +132,18 @@ export class ReplicationComponent implements Component {
     )
 
     this.startPublishers(p2p)
+    await this.blobs.start(p2p, this.state)
     // Subscriptions load their heights from the state store, which may need
     // NATS: set them up in the background so rhio starts while NATS is down.
-    this.background = this.startSubscribers(p2p, this.abort.signal).catch((err: unknown) => {
+    this.background = (async () => {
+      await this.startSubscribers(p2p, this.abort.signal)
+      await retry(
+        () => this.blobs.subscribe(p2p),
+        this.abort.signal,
+        this.log,
+        'bucket subscriptions',
+      )
+    })().catch((err: unknown) => {
       if (!this.abort.signal.aborted)
         this.log.error({ err: describeError(err) }, 'subscriptions failed to start')
     })
@@ -141,8 +163,14 @@ export class ReplicationComponent implements Component {
         openLog: (logId, filter) => p2p.publish({ logId, kind: 'nats' }, [filter]),
         connection: this.connection,
         logger: this.init.logs.forComponent('rhio:publish'),
+        metrics: this.messageMetrics,
         onMessage: (s) => this.init.metrics.messageReceiveTotal.inc({ source: 'nats', subject: s }),
-        onProblem: (p) => this.init.health.setProblem(`publish:${stream}:${subject}`, p),
+        onProblem: (p) =>
+          this.init.health.setPublishedStreamProblem(
+            stream,
+            subject,
+            p === null ? null : { error: p, time: Date.now() },
+          ),
       })
       byStream.set(stream, [...earlier, subject])
       this.publishers.push(pub)
@@ -163,6 +191,12 @@ export class ReplicationComponent implements Component {
         entries,
         connection: this.connection,
         logger: this.init.logs.forComponent('rhio:subscribe'),
+        metrics: this.messageMetrics,
+        onProblem: (stream, p) => {
+          for (const e of entries)
+            if (e.stream === stream)
+              this.init.health.setSubscribedStreamProblem(author, stream, e.subject, p)
+        },
         onMessage: (s) =>
           this.init.metrics.messageReceiveTotal.inc({
             source: 'network',
@@ -184,6 +218,7 @@ export class ReplicationComponent implements Component {
     const p2p = this.p2p
     if (!p2p) return
     const h = this.init.health
+    if (this.blobs.enabled) h.setSection('transfers', this.blobs.status())
     h.setSection(
       'peers',
       p2p.peers.list().map((p) => ({
@@ -222,6 +257,7 @@ export class ReplicationComponent implements Component {
     await p2p.stopIntake()
     await Promise.allSettled(this.publishers.map((p) => p.stop()))
     await Promise.allSettled(this.subscribers.map((s) => s.stop()))
+    await this.blobs.stop()
     await p2p.close()
     await this.state?.close()
     this.p2p = undefined

@@ -19,6 +19,7 @@ import { EntryTooLargeError } from '../log/author-log.js'
 import { natsLogId } from '../log/kinds.js'
 import { hasRhioProvenance } from '../nats/headers.js'
 import { JetStreamSource } from '../nats/source.js'
+import type { MessageMetrics } from './metrics.js'
 
 export interface NatsPublisherInit {
   stream: string
@@ -29,7 +30,9 @@ export interface NatsPublisherInit {
   openLog: (logId: string, subject: string) => Promise<AuthorLog>
   connection: (signal: AbortSignal) => Promise<NatsConnection>
   logger: Logger
+  metrics?: MessageMetrics
   onMessage?: (subject: string) => void
+  /** What reading the stream currently runs into (null: nothing). */
   onProblem?: (problem: string | null) => void
 }
 
@@ -37,6 +40,7 @@ export class NatsPublisher {
   private abort = new AbortController()
   private task: Promise<void> | undefined
   private source: JetStreamSource | undefined
+  private logId: string | undefined
   log: AuthorLog | undefined
   published = 0
   skipped = 0
@@ -64,7 +68,13 @@ export class NatsPublisher {
         const nc = await this.o.connection(signal)
         const created = await streamCreated(nc, this.o.stream)
         const logId = natsLogId(this.o.subject, this.o.stream, created)
-        this.log = await this.o.openLog(logId, this.o.subject)
+        // One AuthorLog per log id: a second one over the same store would sign
+        // batches that overlap the first one's pending entries.
+        if (this.log === undefined || this.logId !== logId) {
+          await this.log?.drained().catch(() => {})
+          this.log = await this.o.openLog(logId, this.o.subject)
+          this.logId = logId
+        }
         await this.pump(nc, this.log, created, signal)
         delay = 1000
       } catch (err) {
@@ -98,6 +108,19 @@ export class NatsPublisher {
       },
     )
     this.source = source
+    const what = `reading ${this.o.subject} from stream ${this.o.stream}`
+    source.onEvent((e) => {
+      // A deleted stream (its consumer goes with it) may come back as a new
+      // one whose sequence starts over: start over, so the run loop compares
+      // creation times and opens a new log if it is new.
+      if (e.type === 'consumer-ended' && e.reason === 'consumer-deleted') void source.stop()
+      if (e.type !== 'status') return
+      if (e.health.status === 'Active') this.o.onProblem?.(null)
+      else if (e.health.status === 'Inactive')
+        this.o.onProblem?.(`${what}: ${e.health.lastError ?? 'inactive'}`)
+      if (e.health.status === 'Inactive' && e.health.lastError?.includes('NATS_STREAM_NOT_FOUND'))
+        void source.stop()
+    })
     source.start()
     this.o.onProblem?.(null)
     this.o.logger.info(
@@ -110,11 +133,14 @@ export class NatsPublisher {
         const batch = await source.read({ max: 1000, signal })
         if (!batch) return
         for (const m of batch) {
-          if (
-            hasRhioProvenance(m.headers) ||
-            this.o.earlier.some((f) => subjectMatches(f, m.subject))
-          ) {
+          const skip = hasRhioProvenance(m.headers)
+            ? 'provenance'
+            : this.o.earlier.some((f) => subjectMatches(f, m.subject))
+              ? 'overlap'
+              : undefined
+          if (skip !== undefined) {
             this.skipped++
+            this.o.metrics?.skipped.inc({ stream: this.o.stream, reason: skip })
             log.advance(m.seq)
             continue
           }
@@ -130,6 +156,7 @@ export class NatsPublisher {
             if (!(err instanceof EntryTooLargeError)) throw err
             // Larger than any peer accepts: refused here, visibly, and skipped.
             this.skipped++
+            this.o.metrics?.skipped.inc({ stream: this.o.stream, reason: 'too-large' })
             log.advance(m.seq)
             this.o.onProblem?.(
               `message seq ${m.seq} on ${m.subject} not replicated: ${err.message}`,

@@ -5,15 +5,26 @@
  * drops anything delivered twice), with provenance headers added. A delivery
  * is acknowledged to the p2p layer (which then persists its height) only once
  * every message in it is acknowledged by JetStream.
+ *
+ * Nothing is dropped: a publish that fails (no stream captures the subject,
+ * NATS down, …) is retried by the sink; a message the local server refuses
+ * outright (larger than its max_payload) blocks its stream's subscription and
+ * is retried with backoff until the server takes it (e.g. after max_payload
+ * was raised). Either shows on the subscription's /health entries and in
+ * `rhio_sink_retries_total{stream,reason}`.
  */
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { Logger } from 'pino'
 import { toHex } from '../core/codec.js'
 import { subjectMatches } from '../core/subject.js'
+import { describeError, RhioError } from '../errors.js'
 import type { Delivery, LogConsumer } from '../log/want.js'
-import { JetStreamSink } from '../nats/sink.js'
+import type { UsageProblem } from '../node/health.js'
+import { Backoff, sleep, type BackoffOptions } from '../nats/retry.js'
+import { JetStreamSink, type JetStreamSinkInit, type SinkMessage } from '../nats/sink.js'
 import type { ComponentHealth } from '../nats/status.js'
-import { H_ENTRY, H_LOG, H_PUBLIC_KEY, H_SEQ } from './provenance.js'
+import type { MessageMetrics } from './metrics.js'
+import { H_LOG, H_PUBLIC_KEY, H_SEQ } from './provenance.js'
 
 export interface SubscriptionEntry {
   subject: string
@@ -25,13 +36,29 @@ export interface NatsSubscriberInit {
   entries: SubscriptionEntry[]
   connection: (signal: AbortSignal) => Promise<NatsConnection>
   logger: Logger
+  metrics?: MessageMetrics
   onMessage?: (subject: string) => void
+  /** What the sink of `stream` sees changed (null: nothing wrong). */
+  onProblem?: (stream: string, problem: UsageProblem | null) => void
+  /** Delay between attempts to write a message the server refused. Default 1 s .. 30 s. */
+  blockedRetry?: BackoffOptions
+  /** Sink options (tests). */
+  sink?: Omit<JetStreamSinkInit, 'expectStream'>
 }
+
+/** A refused message is tried again after 1 s, then up to every 30 s. */
+const BLOCKED_RETRY: BackoffOptions = { minMs: 1_000, maxMs: 30_000 }
 
 export class NatsSubscriber implements LogConsumer {
   private readonly sinks = new Map<string, JetStreamSink>()
+  private readonly untrack: Array<() => void> = []
+  /** Why a stream's subscription is blocked on a refused message. */
+  private readonly blocked = new Map<string, string>()
+  private readonly reported = new Map<string, string | null>()
   private nc: NatsConnection | undefined
   private readonly abort = new AbortController()
+  /** The delivery being written (the want hands over one at a time). */
+  private delivering: Promise<void> | undefined
   written = 0
 
   constructor(private readonly o: NatsSubscriberInit) {}
@@ -42,21 +69,25 @@ export class NatsSubscriber implements LogConsumer {
     const nc = (this.nc ??= await this.o.connection(this.abort.signal))
     s = this.sinks.get(stream)
     if (s) return s
-    s = new JetStreamSink({ nc }, { expectStream: stream })
+    s = new JetStreamSink({ nc }, { ...this.o.sink, expectStream: stream })
     s.start()
     s.onEvent((e) => {
-      if (e.type === 'failure')
+      if (e.type === 'failure') {
+        this.o.metrics?.retries.inc({ stream, reason: e.reason })
         this.o.logger.warn(
           { stream, reason: e.reason, err: e.error },
           'publish into local stream failed; retrying',
         )
+      }
       if (e.type === 'recovered')
         this.o.logger.info(
           { stream, attempts: e.attempts },
           'publishing into local stream recovered',
         )
+      if (e.type === 'status') this.report(stream)
     })
     this.sinks.set(stream, s)
+    if (this.o.metrics) this.untrack.push(this.o.metrics.track(stream, s))
     return s
   }
 
@@ -65,7 +96,13 @@ export class NatsSubscriber implements LogConsumer {
     return this.o.entries.find((e) => subjectMatches(e.subject, subject))
   }
 
-  async deliver(d: Delivery): Promise<void> {
+  deliver(d: Delivery): Promise<void> {
+    const p = this.writeDelivery(d)
+    this.delivering = p
+    return p
+  }
+
+  private async writeDelivery(d: Delivery): Promise<void> {
     const waits: Array<Promise<void>> = []
     const last = new Map<JetStreamSink, number>()
     for (const e of d.entries) {
@@ -74,21 +111,18 @@ export class NatsSubscriber implements LogConsumer {
       if (!target) continue // the want's filters are the union of ours; cannot happen
       const sink = await this.sink(target.stream)
       const id = toHex(e.id)
-      const index = await sink.write(
-        {
-          subject: e.body.subject,
-          headers: [
-            ...e.body.headers,
-            [H_PUBLIC_KEY, this.o.author],
-            [H_LOG, d.logId],
-            [H_SEQ, String(e.seq)],
-            [H_ENTRY, id],
-          ],
-          payload: e.body.payload,
-          msgId: id,
-        },
-        { signal: this.abort.signal },
-      )
+      // Nats-Msg-Id (set by the sink) carries the entry id; no separate header for it.
+      const index = await this.write(sink, target.stream, {
+        subject: e.body.subject,
+        headers: [
+          ...e.body.headers,
+          [H_PUBLIC_KEY, this.o.author],
+          [H_LOG, d.logId],
+          [H_SEQ, String(e.seq)],
+        ],
+        payload: e.body.payload,
+        msgId: id,
+      })
       last.set(sink, index)
       this.written++
       this.o.onMessage?.(e.body.subject)
@@ -106,13 +140,73 @@ export class NatsSubscriber implements LogConsumer {
     )
   }
 
+  /**
+   * Hands a message to the sink; while the sink refuses it (larger than the
+   * server's max_payload, or not publishable at all), the subscription waits
+   * here, visibly, and tries again with backoff. Only stop() ends the wait.
+   */
+  private async write(sink: JetStreamSink, stream: string, msg: SinkMessage): Promise<number> {
+    const signal = this.abort.signal
+    let backoff: Backoff | undefined
+    for (;;) {
+      try {
+        const index = await sink.write(msg, { signal })
+        if (this.blocked.delete(stream)) {
+          this.o.logger.info({ stream, subject: msg.subject }, 'blocked message written')
+          this.report(stream)
+        }
+        return index
+      } catch (err) {
+        if (signal.aborted || (err instanceof RhioError && err.code === 'NATS_SINK_STOPPED'))
+          throw err
+        const reason =
+          err instanceof RhioError && err.code === 'NATS_PAYLOAD_TOO_LARGE'
+            ? 'too-large'
+            : 'invalid'
+        backoff ??= new Backoff(this.o.blockedRetry ?? BLOCKED_RETRY)
+        const delayMs = backoff.next()
+        this.o.metrics?.retries.inc({ stream, reason })
+        const text = `message ${msg.msgId} on ${msg.subject} cannot be written, retrying: ${describeError(err)}`
+        if (!this.blocked.has(stream))
+          this.o.logger.error(
+            { stream, subject: msg.subject, err: describeError(err), retry_ms: delayMs },
+            'local NATS refuses a replicated message; subscription blocked',
+          )
+        this.blocked.set(stream, text)
+        this.report(stream)
+        await sleep(delayMs, signal)
+      }
+    }
+  }
+
+  /** Calls onProblem when what the stream's subscription should show changes. */
+  private report(stream: string): void {
+    const h = this.sinks.get(stream)?.health()
+    const problem =
+      this.blocked.get(stream) ?? (h?.status === 'Inactive' ? (h.lastError ?? 'inactive') : null)
+    if (this.reported.get(stream) === problem) return
+    this.reported.set(stream, problem)
+    this.o.onProblem?.(stream, problem === null ? null : { error: problem, time: Date.now() })
+  }
+
   /** Health of the sink for one stream (Unknown until something was written). */
   health(stream: string): ComponentHealth | undefined {
     return this.sinks.get(stream)?.health()
   }
 
+  /**
+   * Lets the delivery being written finish (intake has stopped, so no other
+   * follows; a half-written delivery would be fetched and written again after a
+   * restart), flushes the sinks, then stops. Bounded by `timeoutMs` each.
+   */
   async stop(timeoutMs = 5_000): Promise<void> {
+    const deadline = AbortSignal.timeout(timeoutMs)
+    await Promise.race([
+      this.delivering?.catch(() => {}),
+      new Promise((resolve) => deadline.addEventListener('abort', resolve, { once: true })),
+    ])
     await Promise.allSettled([...this.sinks.values()].map((s) => s.stop({ timeoutMs })))
     this.abort.abort()
+    for (const u of this.untrack.splice(0)) u()
   }
 }

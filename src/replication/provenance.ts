@@ -5,7 +5,13 @@
  *   X-Rhio-PublicKey  hex of the original author's Ed25519 key (as the original)
  *   X-Rhio-Log        the author's log id (JSON, names stream and subject filter)
  *   X-Rhio-Seq        the entry's sequence number in that log (the author's stream sequence)
- *   X-Rhio-Entry      hex entry id = Merkle leaf hash (also the Nats-Msg-Id)
+ *
+ * and, as JetStream publish options, `Nats-Msg-Id` = hex entry id (Merkle leaf
+ * hash; JetStream drops a second copy) and `Nats-Expected-Stream` = the
+ * subscription's stream. Together about 250 bytes plus the log id's subject
+ * and stream names: the receiving server's `max_payload` needs that much
+ * headroom over the publishing site's (docs/OPERATIONS.md). An earlier
+ * X-Rhio-Entry header repeated Nats-Msg-Id and was dropped to save 78 bytes.
  *
  * The authenticity proof (batch header + signature + multiproof) is not put into
  * every message: it is batch-wide and would bloat users' streams; nodes verify
@@ -16,4 +22,3 @@
 export const H_PUBLIC_KEY = 'X-Rhio-PublicKey'
 export const H_LOG = 'X-Rhio-Log'
 export const H_SEQ = 'X-Rhio-Seq'
-export const H_ENTRY = 'X-Rhio-Entry'

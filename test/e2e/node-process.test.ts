@@ -4,6 +4,7 @@ import { describe, it } from 'node:test'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { connect } from '@nats-io/transport-node'
 import { NatsServer } from '../helpers/nats-server.js'
+import { S3Server } from '../helpers/s3-server.js'
 import { runRhioCli, startRhio, type RhioProcess } from '../helpers/rhio.js'
 import { tempDir } from '../helpers/tmp.js'
 import { waitFor } from '../helpers/wait.js'
@@ -21,14 +22,16 @@ async function createStreams(url: string): Promise<void> {
   }
 }
 
-function siteConfig(natsUrl: string): Record<string, unknown> {
+function siteConfig(natsUrl: string, s3?: S3Server): Record<string, unknown> {
   return {
     nats: { endpoint: natsUrl },
-    s3: {
-      endpoint: 'http://127.0.0.1:9',
-      region: 'us-east-1',
-      credentials: { access_key: 'a', secret_key: 'b' },
-    },
+    s3: s3
+      ? { ...s3.config, watcher_poll_interval_millis: 200 }
+      : {
+          endpoint: 'http://127.0.0.1:9',
+          region: 'us-east-1',
+          credentials: { access_key: 'a', secret_key: 'b' },
+        },
     publish: {
       s3_buckets: ['bucket-out'],
       nats_subjects: [{ subject: 'workload.berlin.energy', stream: 'workload' }],
@@ -51,6 +54,7 @@ describe('rhio as a process', () => {
   it('keygen, run, report streams and buckets, follow a NATS outage, stop on SIGTERM', async () => {
     await using ns = await NatsServer.start()
     await createStreams(ns.url)
+    await using s3 = await S3Server.start({ buckets: ['bucket-out', 'in-1', 'in-2'] })
     await using dir = await tempDir()
     const keyPath = join(dir.path, 'node.key')
     const keygen = await runRhioCli(['keygen', '--out', keyPath])
@@ -58,7 +62,7 @@ describe('rhio as a process', () => {
     const publicKey = /public key: ([0-9a-f]{64})/.exec(keygen.stdout)?.[1]
     assert.ok(publicKey, keygen.stdout)
 
-    await using node = await startRhio({ keyPath, config: siteConfig(ns.url) })
+    await using node = await startRhio({ keyPath, config: siteConfig(ns.url, s3) })
     assert.equal(node.publicKey, publicKey)
     const identity = await node.waitForLog('node identity')
     assert.equal(identity.public_key, publicKey)
@@ -78,15 +82,26 @@ describe('rhio as a process', () => {
       body.streams.subscribed.map((s) => [s.source, s.stream, s.subject, s.status]),
       [[REMOTE, 'data', 'data.*.meta', 'Active']],
     )
-    assert.deepEqual(
-      body.stores.published.map((b) => [b.bucket, b.status, b.last_check_time]),
-      [['bucket-out', 'New', null]],
+    // Buckets are checked for real: Active once the watcher and the subscriber saw them.
+    const stores = await waitFor(
+      async () => {
+        const h = (await node.health()).body
+        const all = [...h.stores.published, ...h.stores.subscribed]
+        return all.every((b) => b.status === 'Active' && b.last_check_time !== null)
+          ? h.stores
+          : undefined
+      },
+      { timeout: 10_000, message: 'buckets checked' },
     )
     assert.deepEqual(
-      body.stores.subscribed.map((b) => [b.remote_bucket, b.local_bucket, b.status]),
+      stores.published.map((b) => [b.bucket, b.status]),
+      [['bucket-out', 'Active']],
+    )
+    assert.deepEqual(
+      stores.subscribed.map((b) => [b.remote_bucket, b.local_bucket, b.status]),
       [
-        ['r1', 'in-1', 'New'],
-        ['r2', 'in-2', 'New'],
+        ['r1', 'in-1', 'Active'],
+        ['r2', 'in-2', 'Active'],
       ],
     )
     assert.match(await node.metrics(), /^# TYPE message_receive_total counter$/m)

@@ -85,6 +85,11 @@ export class NatsServer implements AsyncDisposable {
     }
   }
 
+  /** Replaces the extra configuration used from the next `start()` on. */
+  configure(config: string): void {
+    this.opts.config = config
+  }
+
   /** Graceful stop (SIGTERM); data stays for a later `start()`. */
   async stop(): Promise<void> {
     await this.child?.stop('SIGTERM')

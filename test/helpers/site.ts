@@ -2,7 +2,11 @@
  * A simulated site for end-to-end tests: its own nats-server (JetStream) with
  * streams, a NATS client for the test, and rhio processes pointed at it.
  */
-import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node'
+import {
+  headers as natsHeaders,
+  type ConnectionOptions,
+  type NatsConnection,
+} from '@nats-io/transport-node'
 import { connect } from '@nats-io/transport-node'
 import {
   jetstream,
@@ -10,6 +14,7 @@ import {
   type JetStreamClient,
   type JetStreamManager,
 } from '@nats-io/jetstream'
+import { WireHeaders, type HeaderList } from '../../src/nats/headers.js'
 import { JetStreamSource, type SourceMessage } from '../../src/nats/source.js'
 import { NatsServer } from './nats-server.js'
 import { startRhio, type RhioProcess, type StartRhioOptions } from './rhio.js'
@@ -17,6 +22,22 @@ import { startRhio, type RhioProcess, type StartRhioOptions } from './rhio.js'
 export interface StreamSpec {
   name: string
   subjects: string[]
+}
+
+export interface SiteOptions {
+  /** nats-server `max_payload` (headers + payload) in bytes. Default 1 MiB. */
+  maxPayload?: number
+  /** Extra nats-server configuration (e.g. an `authorization { … }` block). */
+  natsConfig?: string
+  /** Options for the test's own client connection (e.g. credentials). */
+  connect?: Partial<ConnectionOptions>
+}
+
+/** A message to publish with headers written exactly as given (order, case, repeats). */
+export interface OutMessage {
+  subject: string
+  payload: Uint8Array
+  headers: HeaderList
 }
 
 export class Site implements AsyncDisposable {
@@ -29,12 +50,20 @@ export class Site implements AsyncDisposable {
     readonly jsm: JetStreamManager,
   ) {}
 
-  static async start(name: string, streams: StreamSpec[] = []): Promise<Site> {
-    const nats = await NatsServer.start({ name: `nats-${name}`, config: 'max_payload: 1048576' })
+  static async start(
+    name: string,
+    streams: StreamSpec[] = [],
+    opts: SiteOptions = {},
+  ): Promise<Site> {
+    const nats = await NatsServer.start({
+      name: `nats-${name}`,
+      config: [`max_payload: ${opts.maxPayload ?? 1048576}`, opts.natsConfig ?? ''].join('\n'),
+    })
     const nc = await connect({
       servers: nats.url,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 100,
+      ...opts.connect,
     })
     const jsm = await jetstreamManager(nc)
     for (const s of streams) await jsm.streams.add({ name: s.name, subjects: s.subjects })
@@ -55,6 +84,34 @@ export class Site implements AsyncDisposable {
       headers.length ? { headers: h } : {},
     )
     return ack.seq
+  }
+
+  /**
+   * Publishes many messages into JetStream with up to `pending` acks
+   * outstanding, in order, headers written byte for byte. Returns the stream
+   * sequences in the same order.
+   */
+  async publishMany(msgs: Iterable<OutMessage>, pending = 256): Promise<number[]> {
+    const seqs: number[] = []
+    const inflight = new Set<Promise<void>>()
+    let i = 0
+    for (const m of msgs) {
+      const at = i++
+      const p: Promise<void> = this.js
+        .publish(
+          m.subject,
+          m.payload,
+          m.headers.length ? { headers: new WireHeaders(m.headers) } : {},
+        )
+        .then((ack) => {
+          seqs[at] = ack.seq
+        })
+        .finally(() => inflight.delete(p))
+      inflight.add(p)
+      if (inflight.size >= pending) await Promise.race(inflight)
+    }
+    await Promise.all(inflight)
+    return seqs
   }
 
   /** Every message currently in a stream (optionally filtered), in stream order. */

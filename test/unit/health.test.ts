@@ -154,6 +154,40 @@ describe('HealthModel', () => {
     assert.equal(h.reasons().length, 3)
   })
 
+  it('a problem seen by the source or sink shows over the stream check, and neither overwrites the other', () => {
+    const h = model()
+    connectEverything(h)
+    assert.ok(
+      h.setSubscribedStreamProblem(PK, 'X', 'x.*', { error: 'NATS_NO_STREAM: x', time: 5000 }),
+    )
+    assert.ok(
+      h.setPublishedStreamProblem('A', 'a.c', { error: 'NATS_STREAM_NOT_FOUND', time: 6000 }),
+    )
+    // a later stream check (Active) does not hide the sink's problem
+    h.setSubscribedStream(PK, 'X', 'x.*', { ...active, lastCheckTime: 7000 })
+    const body = h.snapshot()
+    assert.equal(body.status, 'Error')
+    assert.deepEqual(body.streams.subscribed[0], {
+      source: PK,
+      stream: 'X',
+      subject: 'x.*',
+      status: 'Inactive',
+      last_error: 'NATS_NO_STREAM: x',
+      last_check_time: 5000,
+    })
+    assert.equal(body.streams.published[1]?.status, 'Inactive')
+    assert.deepEqual(h.reasons(), [
+      "published stream 'A' (a.c) is inactive: NATS_STREAM_NOT_FOUND",
+      "subscribed stream 'X' (x.*) is inactive: NATS_NO_STREAM: x",
+    ])
+    // the check's own state is unchanged underneath
+    assert.equal(h.subscribedStreams()[0]?.state.lastCheckTime, 7000)
+    h.setSubscribedStreamProblem(PK, 'X', 'x.*', null)
+    h.setPublishedStreamProblem('A', 'a.c', null)
+    assert.ok(h.healthy())
+    assert.equal(h.setSubscribedStreamProblem(PK, 'Y', 'x.*', null), false)
+  })
+
   it('updates for unconfigured entries are refused', () => {
     const h = model()
     assert.equal(h.setPublishedStream('Z', 'a.b', active), false)

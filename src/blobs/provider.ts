@@ -1,0 +1,278 @@
+/**
+ * Serving side of the blobs protocol: answers range requests for complete blobs in the index
+ * from the object store (data by ranged GETs of whole spans, outboard from a paged LRU),
+ * validating every byte against the blob hash before it leaves (encodeRanges). A location whose
+ * data no longer matches its outboard is dropped from the index and reported, so the log side
+ * re-imports it; the requester gets an error frame, never bad bytes.
+ */
+import type { Connection, Libp2p, Stream } from '@libp2p/interface'
+import type { Logger } from 'pino'
+import {
+  BlobLocalDataError,
+  type BlobHash,
+  type ChunkRanges,
+  decodeGetRequest,
+  encodeRanges,
+  hashToBase32,
+} from '../bao/index.js'
+import { toHex } from '../core/codec.js'
+import { RhioError, describeError, hasCode } from '../errors.js'
+import { FrameError, FramedStream } from '../p2p/framing.js'
+import { peerPublicKey, protocolId } from '../p2p/host.js'
+import type { PeerManager } from '../p2p/peers.js'
+import { StoreErrorCode, type ObjectStore } from '../store/index.js'
+import {
+  BLOB_FRAME_BYTES,
+  MAX_REQUEST_BOUNDARIES,
+  MAX_REQUEST_BYTES,
+  PENALTY,
+  REQUEST_TIMEOUT_MS,
+  STREAM_INACTIVITY_MS,
+} from './constants.js'
+import type { BlobMetrics, RequestResult } from './metrics.js'
+import { OutboardPages } from './outboard-pages.js'
+import type { BlobIndex, BlobLocation } from './types.js'
+import type { REMOTE_ERROR_CODES } from './wire.js'
+import { DATA_PER_FRAME, encodeDataFrame, encodeErrorFrame } from './wire.js'
+
+export interface BlobProviderLimits {
+  /** Requests served at once (`limits.max_blob_requests`); more get a "busy" error frame. */
+  maxRequests: number
+  /** Range boundaries accepted per request. */
+  maxRangeBoundaries?: number
+  /** Outboard cache size in bytes. */
+  outboardCacheBytes?: number
+}
+
+/** A location that could not be served: its data changed, or it or its outboard vanished. */
+export interface InvalidLocation {
+  hash: BlobHash
+  location: BlobLocation
+  error: RhioError
+}
+
+export interface BlobProviderInit {
+  host: Libp2p
+  peers: Pick<PeerManager, 'penalize'>
+  networkId: Uint8Array
+  store: ObjectStore
+  index: BlobIndex
+  limits: BlobProviderLimits
+  logger: Logger
+  metrics?: BlobMetrics
+  /** Called after the location was removed from the index; the log side should re-import it. */
+  onInvalidLocation?: (e: InvalidLocation) => void
+}
+
+type SendOutcome = RequestResult | 'next-location'
+
+export class BlobProvider {
+  readonly protocol: string
+  readonly #o: BlobProviderInit
+  readonly #pages: OutboardPages
+  #serving = 0
+  #started = false
+  #abort = new AbortController()
+  readonly #open = new Set<Promise<void>>()
+  /** Response bytes sent (iroh-blobs bytes, without framing). */
+  servedBytes = 0
+
+  constructor(init: BlobProviderInit) {
+    this.#o = init
+    this.protocol = protocolId(init.networkId, 'blobs')
+    const cache = init.limits.outboardCacheBytes
+    this.#pages = new OutboardPages(init.store, cache === undefined ? {} : { maxBytes: cache })
+  }
+
+  /** Requests being answered right now (request read, response not finished). */
+  get serving(): number {
+    return this.#serving
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) return
+    this.#started = true
+    this.#abort = new AbortController()
+    const n = this.#o.limits.maxRequests
+    await this.#o.host.handle(
+      this.protocol,
+      (stream, conn) => {
+        const p = this.#onStream(stream, conn)
+        this.#open.add(p)
+        void p.finally(() => this.#open.delete(p))
+      },
+      // room above the limit so excess requests still get a "busy" answer
+      { maxInboundStreams: Math.max(8, 2 * n), maxOutboundStreams: 64 },
+    )
+  }
+
+  /** Stops taking requests and ends the ones in flight. */
+  async stop(): Promise<void> {
+    if (!this.#started) return
+    this.#started = false
+    await this.#o.host.unhandle(this.protocol).catch(() => {})
+    this.#abort.abort(new RhioError('BLOB_PROVIDER_STOPPED', 'blob provider stopped'))
+    await Promise.allSettled([...this.#open])
+  }
+
+  async #onStream(stream: Stream, conn: Connection): Promise<void> {
+    const pk = peerPublicKey(conn.remotePeer)
+    const peer = pk ? toHex(pk) : conn.remotePeer.toString()
+    stream.inactivityTimeout = STREAM_INACTIVITY_MS
+    const framed = new FramedStream(stream, {
+      maxFrameBytes: BLOB_FRAME_BYTES,
+      highWaterBytes: BLOB_FRAME_BYTES,
+    })
+    const gone = new AbortController()
+    stream.addEventListener('close', () => gone.abort(new Error('stream closed')), { once: true })
+    const signal = AbortSignal.any([gone.signal, this.#abort.signal])
+    let result: RequestResult
+    try {
+      result = await this.#serve(peer, framed, signal)
+    } catch (err) {
+      result = signal.aborted ? 'cancelled' : 'error'
+      if (err instanceof FrameError && err.reason !== 'closed') {
+        this.#o.peers.penalize(peer, err.reason, PENALTY.oversized)
+      } else if (!signal.aborted) {
+        this.#o.logger.debug({ peer, err: describeError(err) }, 'blob request failed')
+      }
+    }
+    this.#o.metrics?.requests.inc({ result })
+    if (result === 'cancelled' || result === 'error') framed.abort(new Error('blob request ended'))
+    else await framed.closeWrite()
+  }
+
+  async #serve(peer: string, framed: FramedStream, signal: AbortSignal): Promise<RequestResult> {
+    const first = await framed.read(
+      AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
+    )
+    if (first === undefined) return 'bad-request'
+    if (first.length > MAX_REQUEST_BYTES) {
+      this.#o.peers.penalize(peer, 'oversized', PENALTY.oversized)
+      await this.#sendError(framed, 'too-large', `request of ${first.length} bytes`, signal)
+      return 'too-large'
+    }
+    let request: ReturnType<typeof decodeGetRequest>
+    try {
+      request = decodeGetRequest(first)
+    } catch (err) {
+      this.#o.peers.penalize(peer, 'malformed', PENALTY.malformed)
+      await this.#sendError(framed, 'bad-request', describeError(err), signal)
+      return 'bad-request'
+    }
+    if (!request.ranges.isSingle) {
+      await this.#sendError(framed, 'unsupported', 'hash sequences are not served', signal)
+      return 'unsupported'
+    }
+    const ranges = request.ranges.get(0)
+    const max = this.#o.limits.maxRangeBoundaries ?? MAX_REQUEST_BOUNDARIES
+    if (ranges.boundaries.length > max) {
+      const msg = `${ranges.boundaries.length} range boundaries (max ${max})`
+      await this.#sendError(framed, 'too-large', msg, signal)
+      return 'too-large'
+    }
+    // iroh sends nothing at all for an empty selection
+    if (ranges.isEmpty) return 'ok'
+    // the limit counts requests being answered (a stream opened ahead and idle costs nothing)
+    if (this.#serving >= this.#o.limits.maxRequests) {
+      await this.#sendError(framed, 'busy', 'too many blob requests', signal)
+      return 'busy'
+    }
+    this.#serving++
+    try {
+      for (const loc of this.#o.index.lookup(request.hash)) {
+        const outcome = await this.#send(framed, request.hash, loc, ranges, signal)
+        if (outcome !== 'next-location') return outcome
+      }
+    } finally {
+      this.#serving--
+    }
+    const name = hashToBase32(request.hash)
+    await this.#sendError(framed, 'not-found', `no complete blob ${name}`, signal)
+    return 'not-found'
+  }
+
+  async #send(
+    framed: FramedStream,
+    hash: BlobHash,
+    loc: BlobLocation,
+    ranges: ChunkRanges,
+    signal: AbortSignal,
+  ): Promise<SendOutcome> {
+    const { store, metrics } = this.#o
+    let sent = 0
+    const readData = async function* (
+      offset: number,
+      length: number,
+    ): AsyncGenerator<Uint8Array, void, undefined> {
+      const r = await store.get(loc.bucket, loc.key, {
+        start: offset,
+        end: offset + length,
+        signal,
+      })
+      try {
+        yield* r.body as AsyncIterable<Uint8Array>
+      } finally {
+        r.body.destroy()
+      }
+    }
+    const source = { hash, size: loc.size, outboard: this.#pages.reader(hash, loc), readData }
+    try {
+      for await (const piece of encodeRanges(source, ranges, {
+        signal,
+        chunkSize: DATA_PER_FRAME,
+      })) {
+        await framed.write(encodeDataFrame(piece), signal)
+        sent += piece.length
+        this.servedBytes += piece.length
+        metrics?.bytes.inc({ direction: 'out' }, piece.length)
+      }
+      return 'ok'
+    } catch (err) {
+      if (signal.aborted || err instanceof FrameError) throw err
+      const invalid =
+        err instanceof BlobLocalDataError ||
+        hasCode(err, StoreErrorCode.NO_SUCH_KEY) ||
+        hasCode(err, StoreErrorCode.INVALID_RANGE)
+      if (!invalid) {
+        this.#o.logger.warn(
+          { bucket: loc.bucket, key: loc.key, err: describeError(err) },
+          'cannot read blob to serve it',
+        )
+        await this.#sendError(framed, 'unavailable', 'store error', signal)
+        return 'error'
+      }
+      this.#invalidate(hash, loc, err as RhioError)
+      if (sent === 0) return 'next-location'
+      await this.#sendError(framed, 'unavailable', 'local copy changed while sending', signal)
+      return 'corrupt'
+    }
+  }
+
+  #invalidate(hash: BlobHash, loc: BlobLocation, error: RhioError): void {
+    this.#o.index.remove(hash, loc.bucket, loc.key)
+    this.#pages.invalidate(loc.bucket, loc.key)
+    this.#o.logger.warn(
+      { bucket: loc.bucket, key: loc.key, hash: hashToBase32(hash), err: describeError(error) },
+      'blob location no longer matches its hash; removed from the index',
+    )
+    try {
+      this.#o.onInvalidLocation?.({ hash, location: { ...loc }, error })
+    } catch (err) {
+      this.#o.logger.error({ err: describeError(err) }, 'onInvalidLocation callback failed')
+    }
+  }
+
+  async #sendError(
+    framed: FramedStream,
+    code: keyof typeof REMOTE_ERROR_CODES,
+    message: string,
+    signal: AbortSignal,
+  ): Promise<void> {
+    try {
+      await framed.write(encodeErrorFrame(code, message), signal)
+    } catch {
+      // the requester is gone; nothing to tell
+    }
+  }
+}

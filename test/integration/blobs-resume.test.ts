@@ -1,0 +1,210 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { blake3, hashEquals, hashToBase32 } from '../../src/bao/index.js'
+import type { PartAttempt } from '../../src/blobs/transfer.js'
+import type { TransferDone } from '../../src/blobs/transfer-manager.js'
+import { DirStateStore, type Json, MemoryStateStore } from '../../src/state/state-store.js'
+import { decodeBaoMeta } from '../../src/store/meta.js'
+import { metaKey } from '../../src/store/layout.js'
+import { BlobSite, doneOf, jobFor } from '../helpers/blob-sites.js'
+import { S3Server } from '../helpers/s3-server.js'
+import { MiB, testBytes } from '../helpers/sizes.js'
+import { tempDir } from '../helpers/tmp.js'
+import { waitFor } from '../helpers/wait.js'
+
+const PART = 5 * MiB
+
+/** Holds the write of part 1's record until the test lets it through. */
+class GatedState extends MemoryStateStore {
+  reached!: () => void
+  readonly atGate = new Promise<void>((r) => (this.reached = r))
+  open!: () => void
+  readonly gate = new Promise<void>((r) => (this.open = r))
+
+  override async put(key: string, value: Json): Promise<void> {
+    if (key.endsWith('.part.1')) {
+      this.reached()
+      await this.gate
+    }
+    await super.put(key, value)
+  }
+}
+/** Response bytes beyond the data: size header and parent pairs, ~21 KiB per 5 MiB part. */
+const OVERHEAD_PER_PART = 32 * 1024
+
+describe('blob transfers: crash, resume, overwrite, cancel', () => {
+  let s3: S3Server
+  let author: BlobSite
+
+  before(async () => {
+    s3 = await S3Server.start()
+    author = await BlobSite.start({
+      s3,
+      buckets: ['src'],
+      holds: (self) => [{ author: self, kind: 'blobs', filters: ['src'] }],
+    })
+  })
+
+  after(async () => {
+    await author?.[Symbol.asyncDispose]()
+    await s3?.[Symbol.asyncDispose]()
+  })
+
+  async function subscriber(
+    buckets: string[],
+    state?: DirStateStore | MemoryStateStore,
+    store?: S3Server,
+  ): Promise<BlobSite> {
+    const site = await BlobSite.start({
+      s3: store ?? s3,
+      buckets,
+      staticNodes: [author.t.asStatic()],
+      ...(state ? { state } : {}),
+    })
+    await waitFor(() => site.t.node.peers.get(author.id)?.hello, { message: 'hello from author' })
+    return site
+  }
+
+  test('a crash at ~50 % resumes from the recorded parts: at most one part is sent again', async () => {
+    await using dir = await tempDir()
+    const state = new DirStateStore(dir.path)
+    const data = testBytes(8 * PART, 11)
+    const hash = await author.publish('src', 'crash/big', data)
+    const job = jobFor(author.t.key.publicKey, 'src', 'dst', 'crash/big', hash, data.length)
+    const servedBefore = author.provider.servedBytes
+
+    const first = await subscriber(['dst'], state)
+    const m1 = first.manager()
+    let ok = 0
+    m1.onAttempt((a) => (ok += a.ok ? 1 : 0))
+    await m1.start()
+    await m1.enqueue(job)
+    // part 5 of 8 is on its way when the node dies
+    await waitFor(() => ok >= 4 && (m1.status()[0]?.done ?? 0) > 4 * PART + MiB, { interval: 1 })
+    await first.t.node.kill()
+    await m1.stop()
+    const recorded = (await state.keys('blobs.transfer.')).filter((k) => k.includes('.part.'))
+    assert.ok(recorded.length >= 4 && recorded.length < 8, `recorded parts: ${recorded.length}`)
+    assert.equal(await first.store.head('dst', 'crash/big'), undefined, 'nothing visible yet')
+    await first[Symbol.asyncDispose]()
+
+    // a new process: new node, same state and bucket; start() alone resumes the transfer
+    const second = await subscriber([], state)
+    const m2 = second.manager()
+    const attempts: PartAttempt[] = []
+    m2.onAttempt((a) => attempts.push(a))
+    const done = doneOf(m2, 'crash/big')
+    await m2.start()
+    await done
+    assert.ok(hashEquals(blake3(await second.read('dst', 'crash/big')), hash))
+    assert.ok(attempts.length > 0 && attempts.every((a) => a.part > recorded.length))
+    const served = author.provider.servedBytes - servedBefore
+    const resent = served - data.length
+    assert.ok(resent <= PART + 9 * OVERHEAD_PER_PART, `re-sent ${resent} bytes`)
+    assert.deepEqual(await state.keys('blobs.'), [])
+    await second[Symbol.asyncDispose]()
+  })
+
+  test('a stream opened ahead that the provider dropped is re-dialled without blaming it', async () => {
+    const state = new GatedState()
+    await using sub = await subscriber(['dst'], state)
+    const m = sub.manager()
+    const failed: PartAttempt[] = []
+    m.onAttempt((a) => !a.ok && failed.push(a))
+    const data = testBytes(2 * PART + 3, 51)
+    const hash = await author.publish('src', 'predial/k', data)
+    const done = doneOf(m, 'predial/k')
+    await m.start()
+    await m.enqueue(jobFor(author.t.key.publicKey, 'src', 'dst', 'predial/k', hash, data.length))
+    await state.atGate // part 1 is uploaded; the stream for part 2 is open
+    await author.provider.stop() // ends every stream it serves, the one opened ahead too
+    await author.provider.start()
+    state.open()
+    await done
+    assert.ok(hashEquals(blake3(await sub.read('dst', 'predial/k')), hash))
+    assert.deepEqual(failed, [])
+    assert.equal(sub.t.node.peers.get(author.id)?.lastError, undefined)
+  })
+
+  test('an overwrite while the old version transfers replaces it; the old upload is dropped', async () => {
+    await using sub = await subscriber(['dst'])
+    const m = sub.manager()
+    const v1 = testBytes(8 * PART, 21)
+    const v2 = testBytes(PART + 12_345, 22)
+    const h1 = await author.publish('src', 'ow/v1', v1)
+    const h2 = await author.publish('src', 'ow/v2', v2)
+    const dones: TransferDone[] = []
+    m.onDone((e) => dones.push(e))
+    let firstPart!: () => void
+    const partDone = new Promise<void>((r) => (firstPart = r))
+    m.onAttempt((a) => a.ok && a.part === 1 && firstPart())
+    await m.start()
+    await m.enqueue(jobFor(author.t.key.publicKey, 'src', 'dst', 'ow/k', h1, v1.length, 1))
+    await partDone
+    const [recordKey] = await sub.state.keys('blobs.transfer.')
+    const old = await sub.state.get<{ upload_id: string; hash: string }>(recordKey!)
+    assert.equal(old?.hash, hashToBase32(h1))
+    const done = doneOf(m, 'ow/k')
+    await m.enqueue(jobFor(author.t.key.publicKey, 'src', 'dst', 'ow/k', h2, v2.length, 2))
+    const rec = await sub.state.get<{ upload_id: string | null; hash: string }>(recordKey!)
+    assert.equal(rec?.hash, hashToBase32(h2))
+    assert.notEqual(rec?.upload_id, old?.upload_id)
+    assert.ok((await done).job.seq === 2)
+    assert.ok(hashEquals(blake3(await sub.read('dst', 'ow/k')), h2))
+    assert.equal(decodeBaoMeta(await sub.read('dst', metaKey('ow/k'))).hash, hashToBase32(h2))
+    assert.deepEqual(
+      dones.map((d) => d.job.seq),
+      [2],
+    )
+    assert.deepEqual(await sub.state.keys('blobs.'), [], 'no state of the old upload left')
+    assert.deepEqual(
+      m.status().map((s) => [s.key, s.hash, s.state]),
+      [['ow/k', hashToBase32(h2), 'done']],
+    )
+  })
+
+  test('cancel stops a transfer, writes nothing and forgets its state', async () => {
+    await using sub = await subscriber(['dst'])
+    const m = sub.manager()
+    const data = testBytes(8 * PART, 31)
+    const hash = await author.publish('src', 'cancel/k', data)
+    let dones = 0
+    m.onDone(() => dones++)
+    let firstPart!: () => void
+    const partDone = new Promise<void>((r) => (firstPart = r))
+    m.onAttempt((a) => a.ok && a.part === 1 && firstPart())
+    await m.start()
+    await m.enqueue(jobFor(author.t.key.publicKey, 'src', 'dst', 'cancel/k', hash, data.length))
+    await partDone
+    await m.cancel('dst', 'cancel/k')
+    assert.deepEqual(m.status(), [])
+    assert.deepEqual(await sub.state.keys('blobs.'), [])
+    assert.equal(await sub.store.head('dst', 'cancel/k'), undefined)
+    assert.equal(m.active, 0)
+    assert.equal(dones, 0)
+  })
+
+  test('an upload that cannot be aborted now is recorded and aborted at the next start', async () => {
+    await using own = await S3Server.start({ buckets: ['dst'] })
+    await using sub = await subscriber([], undefined, own)
+    const m = sub.manager()
+    const data = testBytes(8 * PART, 41)
+    const hash = await author.publish('src', 'abort/k', data)
+    let firstPart!: () => void
+    const partDone = new Promise<void>((r) => (firstPart = r))
+    m.onAttempt((a) => a.ok && a.part === 1 && firstPart())
+    await m.start()
+    await m.enqueue(jobFor(author.t.key.publicKey, 'src', 'dst', 'abort/k', hash, data.length))
+    await partDone
+    await own.stop()
+    await m.cancel('dst', 'abort/k')
+    const aborts = await sub.state.keys('blobs.abort.')
+    assert.equal(aborts.length, 1)
+    assert.deepEqual(await sub.state.keys('blobs.transfer.'), [])
+    await m.stop()
+    await own.start()
+    const m2 = sub.manager()
+    await m2.start()
+    await waitFor(async () => (await sub.state.keys('blobs.abort.')).length === 0)
+  })
+})
