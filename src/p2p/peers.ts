@@ -15,6 +15,12 @@ import type { P2PMetrics } from './metrics.js'
 
 /** Hello streams per connection and direction. */
 export const HELLO_STREAMS = 2
+/** Penalty score at which a peer is disconnected and banned (default of `banThreshold`). */
+export const BAN_THRESHOLD = 20
+/** How long a ban lasts (default of `banMs`). */
+export const BAN_MS = 5 * 60_000
+/** Time constant of the exponential decay of a peer's penalty score. */
+export const SCORE_DECAY_MS = 60_000
 
 export interface StaticNode {
   publicKey: string
@@ -164,11 +170,11 @@ export class PeerManager {
     const p = this.peers.get(peer)
     if (!p) return
     const now = Date.now()
-    p.score = p.score * Math.exp(-(now - p.scoreAt) / 60_000) + weight
+    p.score = p.score * Math.exp(-(now - p.scoreAt) / SCORE_DECAY_MS) + weight
     p.scoreAt = now
     p.lastError = reason
-    if (p.score >= (this.o.banThreshold ?? 20)) {
-      p.bannedUntil = now + (this.o.banMs ?? 5 * 60_000)
+    if (p.score >= (this.o.banThreshold ?? BAN_THRESHOLD)) {
+      p.bannedUntil = now + (this.o.banMs ?? BAN_MS)
       p.score = 0
       this.o.metrics?.bans.inc()
       this.o.logger.warn({ peer, reason }, 'peer banned for repeated bad input')

@@ -55,8 +55,8 @@ export const DEFAULT_MAX_UPSTREAMS = 8
 /** Inbound sync streams per connection beyond the per-peer session limit (answered "busy"). */
 const BUSY_STREAMS = 8
 
-/** How much each kind of bad input counts towards a ban. */
-const PENALTY: Record<string, number> = {
+/** How much each kind of bad input counts towards a ban (docs/SECURITY.md lists them). */
+export const PENALTY: Readonly<Record<string, number>> = {
   'bad-signature': 5,
   'bad-proof': 5,
   'wrong-author': 5,

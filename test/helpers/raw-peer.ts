@@ -15,7 +15,7 @@ import { encodeHello, type Selector } from '../../src/p2p/messages.js'
 import { testKey, type TestKey } from './keys.js'
 import { TEST_NETWORK } from './p2p.js'
 
-export type ProtocolName = 'hello' | 'sync'
+export type ProtocolName = 'hello' | 'sync' | 'blobs'
 
 /** How a raw stream is written. */
 export interface StreamPlan {

@@ -20,6 +20,7 @@ import {
   type DecodeEvent,
   type OutboardResult,
 } from '../../src/bao/index.js'
+import { decodeResponseFrame, encodeDataFrame, encodeErrorFrame } from '../../src/blobs/wire.js'
 import { RhioError } from '../../src/errors.js'
 import { encodeToBuffer, noise, outboardOf } from '../helpers/bao.js'
 import {
@@ -217,5 +218,32 @@ test('a provider answers any ranges a peer may request with a response that veri
       assert.ok(!(r instanceof RhioError), r instanceof RhioError ? r.message : '')
     }),
     fuzzParams(2_000),
+  )
+})
+
+test('decodeResponseFrame: any frame is a data frame, an error frame or undefined, never a throw', () => {
+  const valid = fc.oneof(
+    fc.uint8Array({ minLength: 1, maxLength: 300 }).map(encodeDataFrame),
+    fc
+      .tuple(
+        fc.constantFrom('not-found' as const, 'busy' as const, 'internal' as const),
+        fc.string(),
+      )
+      .map(([code, msg]) => encodeErrorFrame(code, msg)),
+  )
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        noiseBytes(600, [0, 1]),
+        mutated(valid).map((m) => m.bytes),
+      ),
+      (bytes) => {
+        const f = typedOnly(() => decodeResponseFrame(bytes), bytes)
+        if (f === undefined || f instanceof RhioError) return
+        if (f.type === 'data') assert.ok(f.bytes.length >= 1 && f.bytes.length === bytes.length - 1)
+        else assert.ok(f.message.length <= 512)
+      },
+    ),
+    fuzzParams(),
   )
 })
