@@ -43,9 +43,13 @@ describe('config schema: defaults', () => {
     assert.deepEqual(c.limits, {
       max_entry_bytes: 8 * 1024 * 1024,
       max_frame_bytes: 16 * 1024 * 1024,
+      max_request_bytes: 256 * 1024,
+      request_timeout_millis: 10_000,
       max_batch_entries: 1024,
       max_connections: 256,
       max_sync_sessions: 128,
+      max_sync_sessions_per_peer: 32,
+      max_streams_per_connection: 256,
       max_blob_requests: 16,
     })
     assert.deepEqual(c.blobs, { part_size_bytes: 8 * 1024 * 1024, max_concurrent_transfers: 4 })
