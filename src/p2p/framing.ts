@@ -32,7 +32,10 @@ export class FrameError extends RhioError {
 }
 
 export interface FramedStreamOptions {
+  /** Largest frame accepted from the peer. */
   maxFrameBytes: number
+  /** Largest frame this side sends (default: maxFrameBytes). */
+  maxWriteBytes?: number
   /** Pause reading while this many decoded bytes wait for the consumer. */
   highWaterBytes?: number
   /**
@@ -57,6 +60,7 @@ function lengthPrefix(n: number): Uint8Array {
 export class FramedStream {
   readonly stream: Stream
   private readonly maxFrame: number
+  private readonly maxWrite: number
   private readonly highWater: number
   private readonly buffer = new Uint8ArrayList()
   private readonly queue: Uint8Array[] = []
@@ -74,6 +78,7 @@ export class FramedStream {
   constructor(stream: Stream, opts: FramedStreamOptions) {
     this.stream = stream
     this.maxFrame = opts.maxFrameBytes
+    this.maxWrite = opts.maxWriteBytes ?? opts.maxFrameBytes
     this.highWater = opts.highWaterBytes ?? Math.max(4 * 1024 * 1024, opts.maxFrameBytes)
     this.frameTimeoutMs = opts.frameTimeoutMs
     // A paused yamux stream can still receive up to one full window (16 MiB).
@@ -250,10 +255,10 @@ export class FramedStream {
 
   /** Sends one frame, waiting while the muxer's buffer is full. */
   async write(frame: Uint8Array, signal?: AbortSignal): Promise<void> {
-    if (frame.length > this.maxFrame) {
+    if (frame.length > this.maxWrite) {
       throw new FrameError(
         'FRAME_OVERSIZED',
-        `refusing to send a frame of ${frame.length} bytes (limit ${this.maxFrame})`,
+        `refusing to send a frame of ${frame.length} bytes (limit ${this.maxWrite})`,
         'oversized',
       )
     }

@@ -321,9 +321,10 @@ export class SyncService {
   private async onInbound(stream: Stream, conn: Connection): Promise<void> {
     const pk = peerPublicKey(conn.remotePeer)
     const peer = pk ? toHex(pk) : conn.remotePeer.toString()
-    // The requester sends one small frame (its request) and nothing else.
+    // The requester sends one small frame (its request) and nothing else; we send batches.
     const framed = new FramedStream(stream, {
       maxFrameBytes: this.o.maxRequestBytes ?? 256 * 1024,
+      maxWriteBytes: this.o.maxFrameBytes,
     })
     const ac = new AbortController()
     const signal = AbortSignal.any([ac.signal, this.abort.signal])

@@ -101,6 +101,24 @@ test('slow drip, truncated frames and silent connections are cut off and counted
   assert.equal(victim.node.peers.get(silent.id)?.lastError, 'timeout')
 })
 
+test('the request limit bounds what peers send unasked, not the batches a holder sends', async () => {
+  await using author = await startTestNode({ limits: { maxRequestBytes: 4096 } })
+  const log = await author.node.publish({ logId: LOG, kind: 'nats' }, ['t.>'])
+  log.append({
+    ...natsEntry(1, 't.big'),
+    body: { ...natsEntry(1, 't.big').body, payload: new Uint8Array(300_000).fill(9) },
+  })
+  await using sub = await startTestNode({
+    staticNodes: [author.asStatic()],
+    limits: { maxRequestBytes: 4096 },
+  })
+  const got = new CollectingConsumer()
+  await sub.node.subscribe({ author: author.key.publicKey, kind: 'nats', filters: ['>'] }, got)
+  await waitFor(() => got.entries.length === 1, { message: 'a 300 KB entry arrived' })
+  const body = got.entries[0]!.body
+  assert.ok(body.kind === 'nats' && body.payload.length === 300_000)
+})
+
 test('one peer gets at most its share of sync sessions; others are still served', async () => {
   await using victim = await startTestNode({
     limits: { maxSyncSessionsPerPeer: 3, maxSyncSessions: 8 },
