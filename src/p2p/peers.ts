@@ -280,6 +280,7 @@ export class PeerManager {
       stream.inactivityTimeout = Number.POSITIVE_INFINITY
       const out = new FramedStream(stream, {
         maxFrameBytes: this.o.maxFrameBytes,
+        highWaterBytes: this.o.maxFrameBytes,
         frameTimeoutMs: this.helloTimeoutMs,
       })
       p.helloOut = out
@@ -332,6 +333,7 @@ export class PeerManager {
     stream.inactivityTimeout = Number.POSITIVE_INFINITY
     const framed = new FramedStream(stream, {
       maxFrameBytes: this.o.maxFrameBytes,
+      highWaterBytes: this.o.maxFrameBytes,
       frameTimeoutMs: this.helloTimeoutMs,
     })
     try {

@@ -324,6 +324,7 @@ export class SyncService {
     // The requester sends one small frame (its request) and nothing else; we send batches.
     const framed = new FramedStream(stream, {
       maxFrameBytes: this.o.maxRequestBytes ?? 256 * 1024,
+      highWaterBytes: this.o.maxRequestBytes ?? 256 * 1024,
       maxWriteBytes: this.o.maxFrameBytes,
     })
     const ac = new AbortController()
