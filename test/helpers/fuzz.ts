@@ -5,6 +5,8 @@
  * Run counts: every fuzz property runs `fuzzRuns()` cases (10 000 by default,
  * what CI runs); `RHIO_FUZZ_RUNS=200000 node scripts/test.mjs fuzz` raises it
  * for runs by hand. `RHIO_FUZZ_SEED` replays a failure fast-check reported.
+ * The stream-level fuzzing against a real node (test/integration/
+ * p2p-fuzz-streams.test.ts) runs 60 rounds; `RHIO_FUZZ_STREAM_RUNS` raises that.
  */
 import fc from 'fast-check'
 import { RhioError } from '../../src/errors.js'
