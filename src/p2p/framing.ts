@@ -3,7 +3,7 @@
  *
  * Each frame is an unsigned LEB128 length followed by that many bytes. A frame
  * longer than `maxFrameBytes` aborts the stream (the peer is misbehaving). On
- * the read side, decoded frames queue up to `highWaterBytes`; above it the
+ * the read side, decoded frames queue up to `highWaterBytes` (1 MiB); above it the
  * stream is paused (yamux stops granting window, so the sender stalls) and it
  * resumes once the consumer has caught up. On the write side, `write` waits for
  * `drain` when the muxer's buffer is full. libp2p's own async iterator has no
@@ -79,10 +79,11 @@ export class FramedStream {
     this.stream = stream
     this.maxFrame = opts.maxFrameBytes
     this.maxWrite = opts.maxWriteBytes ?? opts.maxFrameBytes
-    this.highWater = opts.highWaterBytes ?? Math.max(4 * 1024 * 1024, opts.maxFrameBytes)
+    // A partly received frame is not counted, so a small mark never blocks a large frame.
+    this.highWater = opts.highWaterBytes ?? 1024 * 1024
     this.frameTimeoutMs = opts.frameTimeoutMs
-    // A paused yamux stream can still receive up to one full window (16 MiB).
-    stream.maxReadBufferLength = 16 * 1024 * 1024 + 2 * opts.maxFrameBytes
+    // A paused stream can still receive up to one full Yamux window (4 MiB, host.ts).
+    stream.maxReadBufferLength = 8 * 1024 * 1024 + 2 * opts.maxFrameBytes
     stream.addEventListener('message', (evt) => this.onData(evt.data))
     // 'end', not 'remoteCloseWrite' nor a clean 'close': those fire while a paused stream still
     // buffers data the remote sent before closing, which would be lost.

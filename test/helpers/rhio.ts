@@ -33,7 +33,8 @@ function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
   for (const [k, v] of Object.entries(process.env)) {
     if (v !== undefined && !RHIO_ENV.test(k)) env[k] = v
   }
-  return { ...env, RHIO_LOG_FORMAT: 'json', ...extra }
+  // as the `rhio` launcher and the image run it (see src/cli/main.ts)
+  return { ...env, RHIO_LOG_FORMAT: 'json', NODE_OPTIONS: '--max-semi-space-size=2', ...extra }
 }
 
 export interface StartRhioOptions {
