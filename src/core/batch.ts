@@ -94,11 +94,19 @@ export function signBatch(opts: {
   logId: string
   firstSeq: number
   entries: readonly Entry[]
+  /**
+   * Last seq the batch covers; default the last entry's. May be higher: the
+   * author then also states that (last entry, lastSeq] holds no entries. With
+   * no entries at all the batch is a pure coverage statement (count 0).
+   */
+  lastSeq?: number
   sign: Signer
   timestamp?: number
 }): SignedBatch {
   const { entries } = opts
-  if (entries.length === 0) throw new RangeError('a batch needs at least one entry')
+  if (entries.length === 0 && opts.lastSeq === undefined) {
+    throw new RangeError('a batch without entries needs lastSeq')
+  }
   const ctx = entryContext(opts.author, opts.logId)
   const items: BatchItem[] = []
   const leaves: Uint8Array[] = []
@@ -110,19 +118,25 @@ export function signBatch(opts: {
     items.push({ index, bytes })
     leaves.push(leafHash(ctx, bytes))
   })
+  const lastSeq = opts.lastSeq ?? prev
+  if (lastSeq < prev || lastSeq < opts.firstSeq)
+    throw new RangeError(`lastSeq ${lastSeq} below the entries covered`)
   const header: BatchHeader = {
     networkId: opts.networkId,
     author: opts.author,
     logId: opts.logId,
     firstSeq: opts.firstSeq,
-    lastSeq: prev,
+    lastSeq,
     count: entries.length,
-    root: fullTreeHasher(leaves)(0, leaves.length),
+    root: leaves.length > 0 ? fullTreeHasher(leaves)(0, leaves.length) : EMPTY_ROOT,
     timestamp: opts.timestamp ?? Date.now(),
   }
   const headerBytes = encodeHeader(header)
   return { headerBytes, header, signature: opts.sign(headerBytes), items, proof: [] }
 }
+
+/** The root of a batch with no entries (a signed coverage statement). */
+export const EMPTY_ROOT = new Uint8Array(32)
 
 export type VerifyReason =
   | 'malformed'
@@ -175,8 +189,10 @@ export function verifyBatch(b: SignedBatch, o: VerifyOptions): VerifyResult {
     return fail('wrong-author', 'batch is signed by another author')
   if (o.logId !== undefined && h.logId !== o.logId)
     return fail('wrong-log', `batch is for log ${h.logId}`)
-  if (h.count < 1 || h.count > o.maxEntries)
-    return fail('oversized', `batch claims ${h.count} entries`)
+  if (h.count > o.maxEntries) return fail('oversized', `batch claims ${h.count} entries`)
+  if (h.count === 0 && (b.items.length > 0 || !equalBytes(h.root, EMPTY_ROOT))) {
+    return fail('malformed', 'a coverage batch (count 0) has no entries and a zero root')
+  }
   if (h.lastSeq < h.firstSeq) return fail('malformed', 'last seq before first seq')
   if (b.items.length > h.count) return fail('malformed', 'more items than the batch holds')
   if (b.signature.length !== 64) return fail('malformed', 'signature must be 64 bytes')

@@ -75,7 +75,10 @@ export class AuthorLog {
     return this.pending.length < this.o.maxBatchEntries * 4
   }
 
-  /** Records that no entries exist up to `seq` (e.g. skipped source messages). */
+  /**
+   * Records that no entries exist up to `seq` (e.g. skipped source messages);
+   * the coverage is signed with the next batch.
+   */
   advance(seq: number): void {
     if (seq <= this.head) return
     this.advanceTo = seq
@@ -107,7 +110,11 @@ export class AuthorLog {
   }
 
   private async flush(): Promise<void> {
-    while (this.pending.length > 0) {
+    // Everything this log covers is signed, including sequence numbers without
+    // entries (skipped source messages): a coverage-only batch (count 0), or the
+    // last batch of the flush extended to cover them. Subscribers never have
+    // to trust an unsigned claim that nothing lies in a range.
+    while (this.pending.length > 0 || this.advanceTo > this.o.store.head) {
       let n = 0
       let bytes = 0
       while (n < this.pending.length && n < this.o.maxBatchEntries) {
@@ -117,20 +124,20 @@ export class AuthorLog {
       }
       const entries = this.pending.splice(0, n)
       this.pendingBytes -= bytes
+      const lastEntry = entries[entries.length - 1]?.seq ?? 0
+      const lastSeq = this.pending.length === 0 ? Math.max(lastEntry, this.advanceTo) : lastEntry
       const batch = signBatch({
         networkId: this.o.networkId,
         author: this.o.author,
         logId: this.o.store.info.logId,
         firstSeq: this.o.store.head + 1,
         entries,
+        lastSeq,
         sign: this.o.sign,
       })
       this.batchesSigned++
       await this.o.store.append({ batch, leaves: leavesOf(batch) })
       this.o.onBatch?.()
-    }
-    if (this.advanceTo > this.o.store.head && this.pending.length === 0) {
-      await this.o.store.advance(this.advanceTo)
     }
   }
 }

@@ -94,7 +94,8 @@ async function serveLog(o: ServeOptions, store: FrameStore): Promise<void> {
         if (o.signal.aborted) return
         const h = sb.batch.header
         let keep: number[]
-        if (wholeLog && h.firstSeq >= next) {
+        // A whole-log requester gets whole batches (it checks that) and skips what it has.
+        if (wholeLog) {
           keep = sb.batch.items.map((_, i) => i)
         } else {
           keep = []
@@ -104,9 +105,9 @@ async function serveLog(o: ServeOptions, store: FrameStore): Promise<void> {
           })
         }
         next = h.lastSeq + 1
-        if (keep.length === 0) continue
-        if (h.firstSeq > covered + 1)
-          await o.send({ type: 'progress', logId, through: h.firstSeq - 1, head: store.head })
+        // Sent even when nothing in it matches: the header alone is the author's
+        // signed statement of what [first, last] covers, so the requester's
+        // height only ever moves on signed data.
         await o.send({ type: 'batch', batch: subsetBatch(sb.batch, sb.leaves, keep) })
         covered = h.lastSeq
         lastSend = Date.now()

@@ -21,15 +21,12 @@ import {
 } from '../core/batch.js'
 import { toHex } from '../core/codec.js'
 import { digest } from '../core/hash.js'
-import { filtersCovered } from '../core/subject.js'
+import { filterContains, filtersCovered } from '../core/subject.js'
 import type { Selector, SyncMessage } from '../p2p/messages.js'
 import type { P2PMetrics } from '../p2p/metrics.js'
 import type { StateStore } from '../state/state-store.js'
-import { selectorMatchesEntry, selectorMatchesLog } from './kinds.js'
+import { parseLogId, selectorMatchesEntry, selectorMatchesLog } from './kinds.js'
 import type { LogRegistry } from './registry.js'
-
-/** Coverage claims kept per log (one per upstream peer; sessions run to at most 8). */
-const MAX_CLAIMS = 16
 
 export interface Delivery {
   author: Uint8Array
@@ -63,12 +60,6 @@ interface LogState {
   pending: Array<{ through: number; acked: boolean }>
   /** Best head any holder reported. */
   head: number
-  /**
-   * Coverage claimed by holders other than the author (progress messages),
-   * by peer. Unsigned, so it only counts once a signed batch from the same
-   * peer starts right after it (see `onBatch`).
-   */
-  claims?: Map<string, number>
   lastPeer?: string
   lastUpdate?: number
 }
@@ -200,28 +191,12 @@ export class Want {
         return { ok: true }
       }
       case 'progress': {
+        // Informational (head for the lag, liveness): heights move only on
+        // signed batch headers, never on a holder's unsigned word.
         if (!selectorMatchesLog(this.selector, msg.logId))
           return { ok: false, reason: 'unwanted-log', detail: msg.logId }
         const l = this.log(msg.logId)
         l.head = Math.max(l.head, msg.head, msg.through)
-        if (msg.through > l.height) {
-          if (peer === this.authorHex) {
-            // the author speaks for its own log (the connection authenticates it)
-            await this.cover(l, peer, msg.through)
-          } else {
-            // Anyone else's claim is unsigned: a forwarder that could move the
-            // height at will could make this node skip the author's entries
-            // for ever. Keep it until a signed batch backs it.
-            l.claims ??= new Map()
-            l.claims.delete(peer)
-            l.claims.set(peer, msg.through)
-            // a handful of upstreams at a time; forget the oldest claims beyond that
-            for (const p of l.claims.keys()) {
-              if (l.claims.size <= MAX_CLAIMS) break
-              l.claims.delete(p)
-            }
-          }
-        }
         this.updateLag(l)
         return { ok: true }
       }
@@ -255,25 +230,25 @@ export class Want {
       return { ok: true }
     }
     if (h.firstSeq > l.height + 1) {
-      // A holder's claim that nothing we want lies before this signed batch.
-      const claimed = l.claims?.get(peer)
-      if (claimed === undefined || claimed < h.firstSeq - 1)
-        return {
-          ok: false,
-          reason: 'gap',
-          detail: `batch starts at ${h.firstSeq}, have ${l.height}`,
-        }
-      await this.cover(l, peer, h.firstSeq - 1)
+      return { ok: false, reason: 'gap', detail: `batch starts at ${h.firstSeq}, have ${l.height}` }
     }
-    const keep: number[] = []
-    const fresh: VerifiedEntry[] = []
+    // A subscriber of a whole log gets whole batches: a holder that left
+    // entries out of one could make this node skip them for good.
+    if (this.wantsWholeLog(h.logId) && batch.items.length !== h.count) {
+      return {
+        ok: false,
+        reason: 'incomplete',
+        detail: `${batch.items.length} of ${h.count} entries`,
+      }
+    }
+    const keep: number[] = [] // what this node holds (and serves on)
+    const fresh: VerifiedEntry[] = [] // what is new for the application
     let dup = 0
     v.entries.forEach((e, i) => {
+      if (!selectorMatchesEntry(this.selector, e)) return
+      keep.push(i)
       if (e.seq <= l.height) dup++
-      else if (selectorMatchesEntry(this.selector, e)) {
-        keep.push(i)
-        fresh.push(e)
-      }
+      else fresh.push(e)
     })
     if (dup) this.o.metrics?.entriesDuplicate.inc({ kind: this.selector.kind }, dup)
     this.o.metrics?.entriesReceived.inc({ kind: this.selector.kind }, fresh.length)
@@ -288,21 +263,16 @@ export class Want {
       await store.append({ batch: sub, leaves: keep.map((i) => v.leaves[i]!) })
     }
     await this.deliver(l, peer, fresh, h.lastSeq, batch.signature)
-    for (const [p, through] of l.claims ?? []) if (through <= l.height) l.claims?.delete(p)
     this.updateLag(l)
     return { ok: true }
   }
 
-  /** Records that nothing wanted lies in (height, through]: no entries, height moves. */
-  private async cover(l: LogState, peer: string, through: number): Promise<void> {
-    const store = await this.o.registry.open({
-      author: this.selector.author,
-      logId: l.logId,
-      kind: this.selector.kind,
-    })
-    // only a store that is continuous with what we have may claim the extra coverage
-    if (store.head >= l.height) await store.advance(through)
-    await this.deliver(l, peer, [], through)
+  /** Whether this want covers everything the log can hold (then batches must be whole). */
+  private wantsWholeLog(logId: string): boolean {
+    const scope = parseLogId(logId)
+    if (!scope) return false
+    if (scope.kind === 'blobs') return true
+    return this.selector.filters.some((f) => filterContains(f, scope.subject))
   }
 
   private async deliver(

@@ -64,6 +64,7 @@ export const PENALTY: Readonly<Record<string, number>> = {
   malformed: 2,
   oversized: 2,
   gap: 2,
+  incomplete: 5,
   'unwanted-log': 1,
   'bad-seq': 5,
   'wrong-log': 2,

@@ -147,6 +147,9 @@ export class ReplicationComponent implements Component {
       if (!this.abort.signal.aborted)
         this.log.error({ err: describeError(err) }, 'subscriptions failed to start')
     })
+    // Peers change the health page at once (a sync can finish within the second).
+    p2p.peers.onHello(() => this.updateHealth())
+    p2p.peers.onGone(() => this.updateHealth())
     this.statusTimer = setInterval(() => this.updateHealth(), 1000)
     this.updateHealth()
   }

@@ -1,16 +1,17 @@
 /**
- * What a forwarder (a holder that is not the author) may claim. Progress
- * messages are unsigned: a forwarder that claims coverage far beyond the
- * author's log must not move the subscriber's height (which would make it
- * drop every later entry of the author as a duplicate, for ever); a claim only
- * counts up to the start of a signed batch the same forwarder then sends.
+ * What a forwarder (a holder that is not the author) can and cannot do to a
+ * subscriber's heights. Heights move only on headers the author signed:
+ * unsigned progress messages are informational, a whole-log subscriber
+ * refuses batches with entries left out, and the author signs coverage of
+ * sequence numbers without entries.
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { signBatch, subsetBatch, verifyBatch } from '../../src/core/batch.js'
 import { natsLogId } from '../../src/log/kinds.js'
 import { encodeSync } from '../../src/p2p/messages.js'
-import { testKey } from '../helpers/keys.js'
-import { CollectingConsumer, natsEntry, startTestNode } from '../helpers/p2p.js'
+import { testKey, testVerify } from '../helpers/keys.js'
+import { CollectingConsumer, natsEntry, startTestNode, TEST_NETWORK } from '../helpers/p2p.js'
 import { Rogue, type RogueScript } from '../helpers/rogue.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -54,4 +55,75 @@ test('a forwarder claiming coverage far ahead cannot make the subscriber skip th
   )
   const status = victim.node.wantStatus().find((s) => s.logId === LOG)
   assert.equal(status?.height, 30, 'the height follows signed data, not the claim')
+})
+
+test('a forwarder leaving entries out of a whole-log batch is refused (incomplete); the author fills in', async () => {
+  const authorKey = testKey()
+  const entries = [1, 2, 3, 4].map((i) => natsEntry(i, `t.${i}`))
+  const genuine = signBatch({
+    networkId: TEST_NETWORK,
+    author: authorKey.publicKey,
+    logId: LOG,
+    firstSeq: 1,
+    entries,
+    sign: authorKey.sign,
+  })
+  const v = verifyBatch(genuine, { networkId: TEST_NETWORK, verify: testVerify, maxEntries: 16 })
+  assert.ok(v.ok)
+  const withoutTwo = subsetBatch(genuine, v.leaves, [0, 2, 3]) // seq 2 withheld, proof valid
+  const omitter: RogueScript = async ({ framed }) => {
+    await framed.write(encodeSync({ type: 'log', logId: LOG, low: 1, head: 4 }))
+    await framed.write(encodeSync({ type: 'batch', batch: withoutTwo }))
+    await framed.read()
+  }
+  await using rogue = await Rogue.start({
+    holds: [{ author: authorKey.publicKey, kind: 'nats', filters: ['>'] }],
+    scripts: [omitter],
+  })
+  await using victim = await startTestNode({ staticNodes: [rogue.asStatic()] })
+  const got = new CollectingConsumer()
+  await victim.node.subscribe({ author: authorKey.publicKey, kind: 'nats', filters: ['t.>'] }, got)
+  await waitFor(
+    async () =>
+      (await victim.registry.getSingleMetricAsString('rhio_p2p_rejected_total')).includes(
+        'reason="incomplete"',
+      ),
+    {
+      timeout: 15_000,
+      message: 'incomplete batch refused',
+    },
+  )
+  assert.equal(got.entries.length, 0, 'nothing from the incomplete batch was delivered')
+  // the author comes along: everything arrives, seq 2 included
+  await using author = await startTestNode({ key: authorKey, staticNodes: [victim.asStatic()] })
+  const log = await author.node.publish({ logId: LOG, kind: 'nats' }, ['t.>'])
+  for (const e of entries) log.append(e)
+  await waitFor(() => got.entries.length >= 4, {
+    timeout: 15_000,
+    message: 'all four from the author',
+  })
+  assert.deepEqual(got.seqs(), [1, 2, 3, 4])
+})
+
+test('skipped sequence numbers are covered by signed coverage-only batches, also for filtered subscribers', async () => {
+  await using author = await startTestNode()
+  const log = await author.node.publish({ logId: LOG, kind: 'nats' }, ['t.>'])
+  await using sub = await startTestNode({ staticNodes: [author.asStatic()] })
+  const got = new CollectingConsumer()
+  await sub.node.subscribe(
+    { author: author.key.publicKey, kind: 'nats', filters: ['t.wanted'] },
+    got,
+  )
+  log.append(natsEntry(1, 't.other'))
+  log.advance(10) // seqs 2..10 were skipped at the source
+  await log.drained()
+  log.append(natsEntry(11, 't.wanted'))
+  await waitFor(() => got.entries.length >= 1, { timeout: 15_000, message: 'the wanted entry' })
+  assert.deepEqual(got.seqs(), [11])
+  const status = sub.node.wantStatus().find((s) => s.logId === LOG)
+  assert.equal(
+    status?.height,
+    11,
+    'the height moved over the skipped and unwanted ranges on signed headers',
+  )
 })

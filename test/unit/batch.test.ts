@@ -230,3 +230,46 @@ test('network id is BLAKE3 of the configured string, as the original', async () 
     '5650072118669c6b282be75aa7e84c84b04b167b11c111fc4e39272bb235b528',
   )
 })
+
+test('coverage-only batches: signed ranges without entries', () => {
+  const cov = signBatch({
+    networkId: net,
+    author: author.publicKey,
+    logId: 'L',
+    firstSeq: 5,
+    entries: [],
+    lastSeq: 9,
+    sign: author.sign,
+  })
+  assert.equal(cov.header.count, 0)
+  const r = verifyBatch(roundTrip(cov), opts)
+  assert.ok(r.ok)
+  assert.equal(r.entries.length, 0)
+  const withItem = { ...cov, items: [{ index: 0, bytes: encodeEntry(natsEntries(1, 5)[0]!) }] }
+  const bad = verifyBatch(withItem, opts)
+  assert.ok(!bad.ok && bad.reason === 'malformed')
+  // a batch may also cover past its last entry
+  const ext = signBatch({
+    networkId: net,
+    author: author.publicKey,
+    logId: 'L',
+    firstSeq: 1,
+    entries: natsEntries(2),
+    lastSeq: 7,
+    sign: author.sign,
+  })
+  assert.equal(ext.header.lastSeq, 7)
+  assert.ok(verifyBatch(ext, opts).ok)
+  assert.throws(
+    () =>
+      signBatch({
+        networkId: net,
+        author: author.publicKey,
+        logId: 'L',
+        firstSeq: 1,
+        entries: [],
+        sign: author.sign,
+      }),
+    /lastSeq/,
+  )
+})
