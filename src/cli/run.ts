@@ -11,6 +11,7 @@ import { loadIdentity, type NodeIdentity } from '../identity/index.js'
 import { chooseLogFormat, LoggerFactory } from '../logging/index.js'
 import { RhioNode, SHUTDOWN_DEADLINE_MS } from '../node/index.js'
 import { EXIT, exitCodeFor } from './exit-codes.js'
+import { startProfiler } from './profile.js'
 import { loadFromFlags, printError, type ConfigFlags } from './flags.js'
 import type { CliIO } from './io.js'
 
@@ -52,6 +53,7 @@ export async function runNode(flags: ConfigFlags, io: CliIO): Promise<number> {
   }
   log.info({ public_key: identity.publicKeyHex, source: identity.source }, 'node identity')
 
+  const profiler = startProfiler(io.env.RHIO_CPU_PROFILE)
   const node = new RhioNode({ config, identity, logs })
   const shutdown = new AbortController()
   let signalled: NodeJS.Signals | undefined
@@ -91,6 +93,9 @@ export async function runNode(flags: ConfigFlags, io: CliIO): Promise<number> {
 
   await requested
   const result = await node.stop({ deadlineMs: SHUTDOWN_DEADLINE_MS })
+  await profiler
+    ?.stop()
+    .catch((err: unknown) => log.warn({ err: describeError(err) }, 'cpu profile not written'))
   logs.flush()
   return result.clean ? EXIT.OK : EXIT.FAILURE
 }

@@ -83,11 +83,28 @@ export class Writer {
 
   /** Varint length + UTF-8. */
   string(s: string): this {
-    return this.bytes(textEncoder.encode(s))
+    // ASCII (subjects, header names, keys) needs no encoder: one byte per char.
+    const n = s.length
+    let ascii = true
+    for (let i = 0; i < n; i++) {
+      if (s.charCodeAt(i) > 0x7f) {
+        ascii = false
+        break
+      }
+    }
+    if (!ascii) return this.bytes(textEncoder.encode(s))
+    this.varint(n)
+    this.reserve(n)
+    const b = this.buf
+    let o = this.length
+    for (let i = 0; i < n; i++) b[o++] = s.charCodeAt(i)
+    this.length = o
+    return this
   }
 
+  /** The written bytes; no copy when the initial size was exact. */
   finish(): Uint8Array {
-    return this.buf.slice(0, this.length)
+    return this.length === this.buf.length ? this.buf : this.buf.slice(0, this.length)
   }
 }
 

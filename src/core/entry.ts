@@ -32,7 +32,7 @@ export const MAX_HEADER_COUNT = 1024
 export const MAX_KEY_BYTES = 4096
 
 export function encodeEntry(e: Entry): Uint8Array {
-  const w = new Writer(e.body.kind === 'nats' ? e.body.payload.length + 128 : 128)
+  const w = new Writer(entrySize(e)) // exact, so finish() does not copy
   const b = e.body
   switch (b.kind) {
     case 'nats':
