@@ -69,12 +69,13 @@ export const RETRY_MAX_MS = 60_000
 
 /**
  * How long a transfer avoids a peer after a failed request, by what went wrong: a busy peer is
- * asked again soon, a peer that lacks the blob after a resync interval, one that sent bad bytes
- * much later (it is also penalised).
+ * asked again soon; so is one that lacks the blob, because a forwarder announces a blob as soon as
+ * it verified the announcement and usually holds the data a moment later (a not-found request is
+ * a few bytes); one that sent bad bytes much later (it is also penalised).
  */
 export const PEER_COOLDOWN_MS = {
   busy: 2_000,
-  'not-found': 30_000,
+  'not-found': 3_000,
   error: 5_000,
   corrupt: 5 * 60_000,
 } as const

@@ -10,6 +10,7 @@ import { describeError } from '../errors.js'
 import { loadIdentity, type NodeIdentity } from '../identity/index.js'
 import { chooseLogFormat, LoggerFactory } from '../logging/index.js'
 import { RhioNode, SHUTDOWN_DEADLINE_MS } from '../node/index.js'
+import { localStoreRoot } from '../store/factory.js'
 import { EXIT, exitCodeFor } from './exit-codes.js'
 import { startProfiler } from './profile.js'
 import { loadFromFlags, printError, type ConfigFlags } from './flags.js'
@@ -38,7 +39,10 @@ export async function runNode(flags: ConfigFlags, io: CliIO): Promise<number> {
   )
 
   if (!config.s3 && config.publish.s3_buckets.length + config.subscribe.s3_buckets.length > 0) {
-    log.warn('buckets are configured but there is no s3 section: no bucket is replicated')
+    log.info(
+      { root: localStoreRoot(config) },
+      'no s3 section: buckets are directories of the embedded store',
+    )
   }
 
   let identity: NodeIdentity

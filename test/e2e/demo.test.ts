@@ -34,6 +34,8 @@ test(
       // C only knows B: a message reaching C went A → B → C
       await demo.waitForOutput(/C received demo\.greetings: hello #\d+ from A/, 30_000)
       await demo.waitForOutput(/B received demo\.greetings/, 10_000)
+      // and a file put into A's bucket reaches C through B as well
+      await demo.waitForOutput(/C received file inbox\/hello-\d+\.txt/, 30_000)
       assert.ok(
         (await processesMentioning(root)).length >= 6,
         'three nats-servers and three rhio processes running',
