@@ -13,6 +13,7 @@ import { filterContains } from '../core/subject.js'
 import { parseLogId, selectorMatchesEntry } from './kinds.js'
 import type { LogRegistry } from './registry.js'
 import type { Selector, SyncMessage } from '../p2p/messages.js'
+import { pause } from '../util/abort.js'
 
 export interface ServeOptions {
   registry: LogRegistry
@@ -56,7 +57,7 @@ export async function serve(o: ServeOptions): Promise<boolean> {
     for (const store of registry.matching(selector)) start(store)
     // Each log sends its own heartbeats; with no log yet, the session pings.
     while (!signal.aborted) {
-      await sleep(o.heartbeatMs, signal)
+      await pause(o.heartbeatMs, signal)
       if (running.size === 0 && !signal.aborted) await o.send({ type: 'ping' })
     }
   } finally {
@@ -125,17 +126,4 @@ async function serveLog(o: ServeOptions, store: FrameStore): Promise<void> {
   } catch (err) {
     if (!o.signal.aborted) throw err
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve()
-    const t = setTimeout(done, ms)
-    function done(): void {
-      clearTimeout(t)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, { once: true })
-  })
 }

@@ -19,6 +19,7 @@ import { peerPublicKey, protocolId } from './host.js'
 import { decodeSync, encodeSync, type SyncMessage } from './messages.js'
 import type { P2PMetrics } from './metrics.js'
 import type { PeerManager, PeerView } from './peers.js'
+import { pause, untilAborted } from '../util/abort.js'
 
 export interface SyncServiceOptions {
   host: Libp2p
@@ -248,7 +249,7 @@ export class SyncService {
           return
         }
         if (outcome === 'rejected') {
-          await sleep(this.o.resyncIntervalMs, signal)
+          await pause(this.o.resyncIntervalMs, signal)
           continue
         }
         failures = 0
@@ -268,7 +269,7 @@ export class SyncService {
       if (signal.aborted) break
       failures++
       s.state = 'backoff'
-      await sleep(
+      await pause(
         Math.min(30_000, 250 * 2 ** Math.min(failures, 7)) * (0.8 + Math.random() * 0.4),
         signal,
       )
@@ -421,36 +422,4 @@ export class SyncService {
 
 function rank(p: PeerView, want: Want): number {
   return equalBytes(p.publicKey, want.selector.author) ? 1 : 0
-}
-
-/** Resolves like `p`, or rejects as soon as `signal` aborts. */
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error)
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error)
-    signal.addEventListener('abort', onAbort, { once: true })
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(v)
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(err as Error)
-      },
-    )
-  })
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve()
-    const t = setTimeout(done, ms)
-    function done(): void {
-      clearTimeout(t)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, { once: true })
-  })
 }

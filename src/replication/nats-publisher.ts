@@ -20,6 +20,7 @@ import { natsLogId } from '../log/kinds.js'
 import { hasRhioProvenance } from '../nats/headers.js'
 import { JetStreamSource } from '../nats/source.js'
 import type { MessageMetrics } from './metrics.js'
+import { pause } from '../util/abort.js'
 
 export interface NatsPublisherInit {
   stream: string
@@ -85,7 +86,7 @@ export class NatsPublisher {
           { stream: this.o.stream, subject: this.o.subject, err: msg, retry_ms: delay },
           'publisher waiting',
         )
-        await sleep(delay, signal)
+        await pause(delay, signal)
         delay = Math.min(delay * 2, 10_000)
       }
     }
@@ -195,17 +196,4 @@ async function streamCreated(nc: NatsConnection, stream: string): Promise<number
       cause: err,
     })
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve()
-    const t = setTimeout(done, ms)
-    function done(): void {
-      clearTimeout(t)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, { once: true })
-  })
 }

@@ -21,6 +21,7 @@ import { NodeIdentity, writeKeyFile } from '../../identity/index.js'
 import { DirObjectStore } from '../../store/index.js'
 import type { CliIO } from '../io.js'
 import { DemoProcess, findNatsServer } from './processes.js'
+import { pause } from '../../util/abort.js'
 
 export interface DemoFlags {
   dir?: string
@@ -154,7 +155,7 @@ export async function demo(flags: DemoFlags, io: CliIO): Promise<number> {
           say(`  ${s.name.toUpperCase()} received file inbox/${f}`)
         }
       }
-      await sleep(2000, stop.signal)
+      await pause(2000, stop.signal)
     }
   } catch (err) {
     io.err(`rhio demo: ${(err as Error).message}\n`)
@@ -235,17 +236,4 @@ export async function demo(flags: DemoFlags, io: CliIO): Promise<number> {
     const port = /\/tcp\/(\d+)/.exec(p2p[0])
     site.p2pPort = Number(port?.[1])
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve()
-    const t = setTimeout(done, ms)
-    function done(): void {
-      clearTimeout(t)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, { once: true })
-  })
 }
