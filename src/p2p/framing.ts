@@ -102,9 +102,11 @@ export class FramedStream {
   /** Everything the peer sent has been delivered: a clean end unless it stopped inside a frame. */
   private onRemoteEnd(): void {
     if (this.ended) return
-    // a reset also ends the stream (before its 'close' event): not a clean end
+    // a reset or abort also ends the stream, before its 'close' event, which
+    // carries the cause: finish there (and here only as a fallback)
     if (this.stream.status === 'reset' || this.stream.status === 'aborted') {
-      this.finish(new FrameError('STREAM_CLOSED', `stream ${this.stream.status}`, 'closed'))
+      const status = this.stream.status
+      setImmediate(() => this.finish(new FrameError('STREAM_CLOSED', `stream ${status}`, 'closed')))
       return
     }
     if (this.buffer.byteLength > 0) {
@@ -158,13 +160,15 @@ export class FramedStream {
       this.frameTimer = undefined
     }
     this.watchPartialFrame()
-    if (
-      !this.paused &&
-      this.queuedBytes > this.highWater &&
-      this.stream.readStatus === 'readable'
-    ) {
+    if (!this.paused && this.queuedBytes > this.highWater) {
       this.paused = true
-      this.stream.pause()
+      // Not from inside this event: libp2p's resume() dispatches buffered data
+      // synchronously and then tells the muxer to resume, which would undo a
+      // pause made here (readStatus 'paused' while Yamux keeps granting window,
+      // until the read buffer overflows and libp2p aborts the stream).
+      queueMicrotask(() => {
+        if (this.paused && this.stream.readStatus === 'readable') this.stream.pause()
+      })
     }
     this.wake()
   }

@@ -230,6 +230,7 @@ export class SyncService {
       const peer = this.o.peers.get(s.peer)
       if (!peer?.connected) return
       s.state = 'connecting'
+      const messagesAtStart = s.messages
       let framed: FramedStream | undefined
       try {
         const stream = await this.o.host.dialProtocol(peer.peerId, this.proto, {
@@ -267,7 +268,8 @@ export class SyncService {
         framed?.abort(new Error('session closed'))
       }
       if (signal.aborted) break
-      failures++
+      // A session that made progress before it failed starts the backoff over.
+      failures = s.messages > messagesAtStart ? 1 : failures + 1
       s.state = 'backoff'
       await pause(
         Math.min(30_000, 250 * 2 ** Math.min(failures, 7)) * (0.8 + Math.random() * 0.4),
