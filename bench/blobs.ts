@@ -153,36 +153,37 @@ async function main(): Promise<void> {
     } catch {
       // not a checkout
     }
+    const r = (x: number, b: number): string => `${(x / b).toFixed(2)}x`
     const rows = [
       [
-        `plain streaming copy: GetObject → PutObject (mean of ${mb(put1)}, ${mb(put2)})`,
+        `plain streaming copy: GetObject → PutObject, one request (mean of ${mb(put1)}, ${mb(put2)})`,
         mb(base),
         '1.00x',
-        '—',
+        r(base, upload),
+      ],
+      [
+        'plain streaming copy: GetObject → lib-storage Upload (multipart, 4 parts at once)',
+        mb(upload),
+        r(upload, base),
+        '1.00x',
       ],
       [
         'rhio end to end: import at A (read, hash, outboard) + announce + verified transfer',
         mb(endToEnd),
-        `${(endToEnd / base).toFixed(2)}x`,
-        '>= 0.6x',
+        r(endToEnd, base),
+        r(endToEnd, upload),
       ],
       [
         'rhio transfer only (first verified byte at B → complete)',
         mb(transfer),
-        `${(transfer / base).toFixed(2)}x`,
-        '—',
-      ],
-      [
-        'reference: lib-storage Upload (multipart, 4 parts at once)',
-        mb(upload),
-        `${(upload / base).toFixed(2)}x`,
-        '—',
+        r(transfer, base),
+        r(transfer, upload),
       ],
     ]
     const section =
       `\n## blobs — ${new Date().toISOString()}\n\nmachine: ${cpus().length}x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; commit ${commit}; ` +
       `${MIB} MiB object, two s3rvers, two rhio processes (8 MiB parts); load average at start ${load0.toFixed(1)}\n\n` +
-      `| measurement | figure | vs plain copy | target |\n|---|---|---|---|\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}\n\n` +
+      `Target: >= 0.6x a plain streaming copy. The brief measured that copy at ~140 MB/s, which matches the multipart SDK copy here; both ratios are given.\n\n| measurement | figure | vs single-request copy | vs multipart SDK copy |\n|---|---|---|---|\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}\n\n` +
       `Subscriber RSS: ${rss0.toFixed(0)} MiB idle, peak ${rssMax.toFixed(0)} MiB during the transfer (growth ${(rssMax - rss0).toFixed(1)} MiB; target <= 64).\n`
     console.log(section)
     if (!args.includes('--no-record'))
