@@ -43,7 +43,15 @@ for (const g of groups) {
       '--test-reporter=spec',
       ...g.files,
     ],
-    { stdio: 'inherit', env: { ...process.env, RHIO_TEST: '1' } },
+    {
+      stdio: 'inherit',
+      // the SDK's "later releases need Node 22" notice is noise here (DESIGN.md pins a Node 20 release)
+      env: {
+        ...process.env,
+        RHIO_TEST: '1',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+    },
   )
   if (r.status !== 0) failed = true
 }
