@@ -323,6 +323,7 @@ export class TransferManager {
       const abort = { bucket: rec.job.localBucket, key: rec.job.key, uploadId: rec.uploadId }
       try {
         await this.#o.store.abortMultipart(abort.bucket, abort.key, abort.uploadId)
+        this.#o.logger.info(abort, 'abandoned multipart upload aborted')
       } catch (err) {
         this.#o.logger.info(
           { ...abort, err: describeError(err) },
@@ -338,6 +339,7 @@ export class TransferManager {
     try {
       for (const { key, abort } of await this.#records.loadAborts()) {
         await this.#o.store.abortMultipart(abort.bucket, abort.key, abort.uploadId)
+        this.#o.logger.info(abort, 'abandoned multipart upload aborted')
         await this.#records.removeAbort(key)
       }
     } catch (err) {

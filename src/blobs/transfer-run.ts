@@ -11,6 +11,7 @@
  */
 import {
   type BlobHash,
+  Blake3Hasher,
   blake3,
   defaultBlake3Backend,
   hashEquals,
@@ -113,9 +114,11 @@ async function runMultipart(ctx: TransferContext, t: Transfer): Promise<{ etag: 
     n >= 1 && n <= count ? Math.ceil(partLen(n) / GROUP_BYTES) * 32 : -1,
   )
   t.done = [...parts.keys()].reduce((sum, n) => sum + partLen(n), 0)
+  let uploadedNow = false
   try {
     for (let n = 1; n <= count; n++) {
       if (parts.has(n)) continue
+      uploadedNow = true
       const start = (n - 1) * ps
       const end = start + partLen(n)
       const upload = async (f: RangeFetch): Promise<StoredPart> => {
@@ -137,9 +140,21 @@ async function runMultipart(ctx: TransferContext, t: Transfer): Promise<{ etag: 
         .sort((a, b) => a[0] - b[0])
         .map(([partNumber, p]) => ({ partNumber, etag: p.etag }))
       const { localBucket, key } = job
-      rec.completedEtag = await ctx.store.completeMultipart(localBucket, key, uploadId, list, {
-        signal,
-      })
+      // Every part was recorded before this attempt: an earlier completion may have succeeded
+      // without its record (a crash, a lost response); the server then no longer knows the
+      // upload and may not say so clearly (s3rver answers 500). If the object already is this
+      // blob, byte for byte, keep it instead of fetching everything again.
+      const readBack = uploadedNow ? undefined : await readBackEtag(ctx, job, signal)
+      try {
+        rec.completedEtag =
+          readBack ??
+          (await ctx.store.completeMultipart(localBucket, key, uploadId, list, { signal }))
+      } catch (err) {
+        if (!hasCode(err, StoreErrorCode.NO_SUCH_UPLOAD)) throw err
+        const etag = await readBackEtag(ctx, job, signal)
+        if (etag === undefined) throw err
+        rec.completedEtag = etag
+      }
       await ctx.records.saveRecord(t.id, rec)
     }
   } catch (err) {
@@ -275,6 +290,23 @@ async function alreadyComplete(
     meta.seq === job.seq
   if (!same) await writeMeta(ctx, job, info.etag, signal)
   return { etag: info.etag }
+}
+
+/**
+ * The etag of the local object if it is exactly the job's blob (size, then BLAKE3 of every
+ * byte read back), else undefined.
+ */
+async function readBackEtag(
+  ctx: TransferContext,
+  job: TransferJob,
+  signal: AbortSignal,
+): Promise<string | undefined> {
+  const head = await ctx.store.head(job.localBucket, job.key, { signal })
+  if (!head || head.size !== job.size) return undefined
+  const r = await ctx.store.get(job.localBucket, job.key, { signal })
+  const hasher = new Blake3Hasher()
+  for await (const piece of r.body as AsyncIterable<Uint8Array>) hasher.update(piece)
+  return hashEquals(hasher.digest(), job.hash) ? r.info.etag : undefined
 }
 
 async function readSmall(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {

@@ -105,6 +105,42 @@ describe('blob transfers: crash, resume, overwrite, cancel', () => {
     await second[Symbol.asyncDispose]()
   })
 
+  test('a completion whose record was lost (crash right after CompleteMultipartUpload) is verified by reading back, not fetched again', async () => {
+    // the first write of a record holding the completion fails, as if the process died there
+    class LosesCompletion extends MemoryStateStore {
+      lost = 0
+      override async put(key: string, value: Json): Promise<void> {
+        const v = value as { completed_etag?: unknown }
+        if (!key.includes('.part.') && typeof v?.completed_etag === 'string' && this.lost === 0) {
+          this.lost++
+          throw new Error('simulated crash after completion')
+        }
+        await super.put(key, value)
+      }
+    }
+    const state = new LosesCompletion()
+    await using sub = await subscriber(['dst'], state)
+    const m = sub.manager()
+    const data = testBytes(3 * PART + 7, 61)
+    const hash = await author.publish('src', 'lost/complete', data)
+    const servedBefore = author.provider.servedBytes
+    const done = doneOf(m, 'lost/complete')
+    await m.start()
+    await m.enqueue(
+      jobFor(author.t.key.publicKey, 'src', 'dst', 'lost/complete', hash, data.length),
+    )
+    await done
+    assert.equal(state.lost, 1, 'the completion record was lost once')
+    assert.ok(hashEquals(blake3(await sub.read('dst', 'lost/complete')), hash))
+    assert.equal(decodeBaoMeta(await sub.read('dst', metaKey('lost/complete'))).complete, true)
+    const served = author.provider.servedBytes - servedBefore
+    assert.ok(
+      served <= data.length + 4 * OVERHEAD_PER_PART,
+      `served ${served} bytes for ${data.length}: the blob was fetched again`,
+    )
+    assert.deepEqual(await state.keys('blobs.'), [])
+  })
+
   test('a stream opened ahead that the provider dropped is re-dialled without blaming it', async () => {
     const state = new GatedState()
     await using sub = await subscriber(['dst'], state)
