@@ -15,7 +15,14 @@ import { RhioError, describeError } from '../errors.js'
 
 /** Why a JetStream publish failed. Every reason is retried by the sink. */
 export type PublishFailureReason =
-  'timeout' | 'no-stream' | 'wrong-stream' | 'too-large' | 'closed' | 'rejected' | 'other'
+  | 'timeout'
+  | 'no-stream'
+  | 'wrong-stream'
+  | 'too-large'
+  | 'closed'
+  | 'disconnected'
+  | 'rejected'
+  | 'other'
 
 export const PUBLISH_FAILURE_REASONS: readonly PublishFailureReason[] = [
   'timeout',
@@ -23,6 +30,7 @@ export const PUBLISH_FAILURE_REASONS: readonly PublishFailureReason[] = [
   'wrong-stream',
   'too-large',
   'closed',
+  'disconnected',
   'rejected',
   'other',
 ]
@@ -103,6 +111,9 @@ export function classifyPublishError(
         cause: err,
       }),
     }
+  }
+  if (err instanceof RhioError && err.code === 'NATS_DISCONNECTED') {
+    return { reason: 'disconnected', error: err }
   }
   if (findCause(err, is(ClosedConnectionError)) || findCause(err, is(DrainingConnectionError))) {
     return {

@@ -21,7 +21,9 @@
  * Order across failures: a single connection delivers publishes in order and
  * nats.js discards (does not replay) what it buffered while disconnected, so
  * what landed before a failure is a prefix and re-sending from the first
- * unacked message keeps per-subject order. One race remains: a stream created
+ * unacked message keeps per-subject order. A disconnect fails every publish
+ * awaiting its ack at once, so nothing new is sent after the reconnect before
+ * the lost ones (with a timeout alone, new publishes overtook them). One race remains: a stream created
  * (or a subject added, or a size limit raised) while publishes for it are in
  * flight lets later messages land before the re-sent earlier ones. The sink detects this from the
  * sequence numbers in the acks, counts it as `reordered` and reports it as
@@ -203,7 +205,10 @@ export class JetStreamSink {
     const iter = this.nc.status()
     this.statusIter = iter
     void (async () => {
-      for await (const s of iter) if (s.type === 'reconnect') this.kick?.()
+      for await (const s of iter) {
+        if (s.type === 'disconnect') this.onDisconnect()
+        else if (s.type === 'reconnect') this.kick?.()
+      }
     })().catch(() => {
       // Ends with the connection.
     })
@@ -407,6 +412,26 @@ export class JetStreamSink {
     }
     if (ack.error) this.onFail(entry, new JetStreamApiError(ack.error))
     else this.onAck(entry, { seq: ack.seq ?? 0, duplicate: ack.duplicate === true })
+  }
+
+  /**
+   * The connection dropped: every publish awaiting its ack may or may not have
+   * landed, and nats.js discards what it buffered meanwhile. Failing them all
+   * now (rather than at their timeouts) starts recovery at once, which holds
+   * new publishes until the first unacked message is stored again; otherwise
+   * publishes made after the reconnect would land before the lost ones are
+   * re-sent, out of order.
+   */
+  private onDisconnect(): void {
+    if (this.awaiting.size === 0) return
+    const entries = [...this.awaiting.values()]
+    this.awaiting.clear()
+    for (const e of entries) {
+      this.onFail(
+        e,
+        new RhioError('NATS_DISCONNECTED', 'the connection to the NATS server dropped'),
+      )
+    }
   }
 
   /** Fails attempts whose ack did not come in time (sent in order, so they expire in order). */

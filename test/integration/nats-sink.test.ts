@@ -343,3 +343,44 @@ test('sink: a nats-server restart mid-stream loses nothing and stores nothing tw
   assertPerSubjectOrder(stored, (s) => Number(msgId(s).slice(2)))
   await sink.stop()
 })
+
+test('sink: publishes in flight when the connection drops are re-sent before anything newer (a slow writer, default ack timeout)', async () => {
+  await using ns = await NatsServer.start()
+  await using nc = await connectTo(ns)
+  const jsm = await manager(nc)
+  await jsm.streams.add({ name: 'D', subjects: ['d.>'], storage: StorageType.File })
+  const sink = new JetStreamSink({ nc }, { retry: fast })
+  const events: SinkEvent[] = []
+  sink.onEvent((e) => events.push(e))
+  const N = 3_000
+  let restart: Promise<void> | undefined
+  for (let i = 0; i < N; i++) {
+    if (i === 500) {
+      restart = (async () => {
+        await ns.kill()
+        await ns.start()
+      })()
+    }
+    await sink.write({
+      subject: `d.s${i % 3}`,
+      headers: [['I', String(i)]],
+      payload: payloadFor(i, 32),
+      msgId: `d-${i}`,
+    })
+    // a trickle, so the window never fills while the server is down
+    await new Promise((r) => setTimeout(r, 1))
+  }
+  await restart
+  await sink.flush({ signal: AbortSignal.timeout(60_000) })
+  assert.ok(
+    events.some((e) => e.type === 'failure' && e.reason === 'disconnected'),
+    'the drop was seen as a disconnect',
+  )
+  assert.equal(sink.stats().reordered, 0, 'nothing newer landed before a re-sent message')
+  const stored = await readAll(nc, 'D')
+  const ids = stored.map(msgId)
+  assert.equal(new Set(ids).size, ids.length, 'no duplicates')
+  assert.equal(ids.length, N, 'no loss')
+  assertPerSubjectOrder(stored, (s) => Number(msgId(s).slice(2)))
+  await sink.stop()
+})
