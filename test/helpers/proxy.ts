@@ -1,0 +1,124 @@
+/**
+ * A TCP proxy on a free loopback port that a test can cut and slow: the
+ * network between two sites. A node given the proxy's address instead of its
+ * peer's reaches the peer only through it.
+ *
+ *   await using link = await TcpProxy.start(targetPort)
+ *   link.cut()        // partition: drops every connection, refuses new ones
+ *   link.slow(50)     // heals and delays every chunk by 50 ms each way
+ *   link.heal()
+ */
+import { createConnection, createServer, type Server, type Socket } from 'node:net'
+
+export class TcpProxy implements AsyncDisposable {
+  port = 0
+  private readonly pairs = new Set<[Socket, Socket]>()
+  private state: 'up' | 'cut' = 'up'
+  private delayMs = 0
+  /** Connections accepted so far (each dial through the proxy counts once). */
+  accepted = 0
+
+  private constructor(
+    private readonly server: Server,
+    readonly targetPort: number,
+    readonly targetHost: string,
+  ) {}
+
+  static async start(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+    const server = createServer()
+    const proxy = new TcpProxy(server, targetPort, targetHost)
+    server.on('connection', (s) => proxy.accept(s))
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(0, '127.0.0.1', () => resolve())
+    })
+    proxy.port = (server.address() as { port: number }).port
+    return proxy
+  }
+
+  /** `host:port` for a rhio `nodes[].endpoints` entry. */
+  get endpoint(): string {
+    return `127.0.0.1:${this.port}`
+  }
+
+  get isCut(): boolean {
+    return this.state === 'cut'
+  }
+
+  /** Open connections through the proxy. */
+  get open(): number {
+    return this.pairs.size
+  }
+
+  /** Partition: resets every open connection and refuses new ones until heal(). */
+  cut(): void {
+    this.state = 'cut'
+    for (const [a, b] of this.pairs) {
+      a.resetAndDestroy()
+      b.resetAndDestroy()
+    }
+    this.pairs.clear()
+  }
+
+  /** Ends a partition and any slowdown. */
+  heal(): void {
+    this.state = 'up'
+    this.delayMs = 0
+  }
+
+  /** Heals and delays every chunk by `ms` in both directions (order is kept). */
+  slow(ms: number): void {
+    this.state = 'up'
+    this.delayMs = ms
+  }
+
+  private accept(client: Socket): void {
+    if (this.state === 'cut') {
+      client.resetAndDestroy()
+      return
+    }
+    this.accepted++
+    const upstream = createConnection({ port: this.targetPort, host: this.targetHost })
+    const pair: [Socket, Socket] = [client, upstream]
+    this.pairs.add(pair)
+    const close = (): void => {
+      this.pairs.delete(pair)
+      client.destroy()
+      upstream.destroy()
+    }
+    client.on('error', close).on('close', close)
+    upstream.on('error', close).on('close', close)
+    this.pipe(client, upstream)
+    this.pipe(upstream, client)
+  }
+
+  /** Copies `from` to `to` with backpressure, each chunk delayed while slowed. */
+  private pipe(from: Socket, to: Socket): void {
+    let queue = Promise.resolve()
+    from.on('data', (chunk: Buffer) => {
+      const delay = this.delayMs
+      if (delay === 0) {
+        if (!to.write(chunk)) from.pause()
+        return
+      }
+      from.pause()
+      queue = queue.then(
+        () =>
+          new Promise<void>((resolve) =>
+            setTimeout(() => {
+              if (!to.destroyed) to.write(chunk)
+              if (!from.destroyed) from.resume()
+              resolve()
+            }, delay),
+          ),
+      )
+    })
+    to.on('drain', () => from.resume())
+    from.on('end', () => void queue.then(() => to.end()))
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.cut()
+    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+  }
+}
