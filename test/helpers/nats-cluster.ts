@@ -133,6 +133,59 @@ export class NatsCluster implements AsyncDisposable {
     }
   }
 
+  /** The node that leads `stream`'s replica group now. */
+  async streamLeader(nc: NatsConnection, stream: string): Promise<NatsServer> {
+    const jsm = await jetstreamManager(nc, { checkAPI: false })
+    const leader = (await jsm.streams.info(stream)).cluster?.leader
+    if (leader === undefined) throw new Error(`stream ${stream} has no leader`)
+    return this.byServerName(leader)
+  }
+
+  /**
+   * Makes `target` the leader of `stream`: asks the current leader to step
+   * down (the group elects one of the others at random) until it is `target`.
+   */
+  async moveStreamLeader(
+    nc: NatsConnection,
+    stream: string,
+    target: NatsServer,
+    timeoutMs = 20_000,
+  ): Promise<void> {
+    await waitFor(
+      async () => {
+        if ((await this.streamLeader(nc, stream)) === target) return true
+        await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${stream}`, undefined, {
+          timeout: 2_000,
+        })
+        return false
+      },
+      {
+        timeout: timeoutMs,
+        interval: 100,
+        message: `stream ${stream} led by ${target.serverName ?? target.url}`,
+      },
+    )
+  }
+
+  /** Waits until every replica of `stream` is online, current and without lag. */
+  async waitStreamCurrent(nc: NatsConnection, stream: string, timeoutMs = 20_000): Promise<void> {
+    const jsm = await jetstreamManager(nc, { checkAPI: false })
+    await waitFor(
+      async () => {
+        const c = (await jsm.streams.info(stream)).cluster
+        const replicas = c?.replicas ?? []
+        return (
+          c?.leader !== undefined &&
+          replicas.length === this.nodes.length - 1 &&
+          // the server leaves out `offline` and `lag` when false / 0
+          replicas.every((r) => r.current && r.offline !== true && !r.lag) &&
+          c
+        )
+      },
+      { timeout: timeoutMs, interval: 100, message: `all replicas of ${stream} current` },
+    )
+  }
+
   /** The last log lines of every node (for failure messages). */
   tails(lines = 15): string {
     return this.nodes.map((n) => `--- ${n.serverName}:\n${n.tail(lines)}`).join('\n')
