@@ -13,6 +13,18 @@ export interface NatsServerOptions {
   port?: number
   /** Name for logs. */
   name?: string
+  /** `server_name` (JetStream in a cluster needs a unique one per node). */
+  serverName?: string
+  /** Enable JetStream (default true). */
+  jetstream?: boolean
+  /** Join a cluster: listen for routes on a free loopback port and dial `routes`. */
+  cluster?: ClusterOptions
+}
+
+export interface ClusterOptions {
+  name: string
+  /** Route URLs of the other nodes (`nats-route://127.0.0.1:PORT`). */
+  routes: string[]
 }
 
 /**
@@ -22,6 +34,8 @@ export interface NatsServerOptions {
  */
 export class NatsServer implements AsyncDisposable {
   port = 0
+  /** Route port once started with `cluster` (kept across restarts). */
+  routePort = 0
   private child: Child | undefined
   private constructor(
     readonly dir: string,
@@ -35,7 +49,7 @@ export class NatsServer implements AsyncDisposable {
       )
     }
     const dir = await mkdtemp(join(tmpdir(), 'rhio-nats-'))
-    const s = new NatsServer(dir, opts)
+    const s = new NatsServer(dir, { ...opts })
     s.port = opts.port ?? 0
     try {
       await s.start()
@@ -50,6 +64,11 @@ export class NatsServer implements AsyncDisposable {
     return `nats://127.0.0.1:${this.port}`
   }
 
+  /** The URL other cluster nodes route to (after the first start). */
+  get routeUrl(): string {
+    return `nats-route://127.0.0.1:${this.routePort}`
+  }
+
   get running(): boolean {
     return this.child?.running ?? false
   }
@@ -58,15 +77,35 @@ export class NatsServer implements AsyncDisposable {
     return this.child?.output ?? ''
   }
 
+  tail(lines = 40): string {
+    return this.child?.tail(lines) ?? ''
+  }
+
+  /** The configured `server_name`, if any. */
+  get serverName(): string | undefined {
+    return this.opts.serverName
+  }
+
   /** (Re)starts the server; after the first start it keeps its port. */
   async start(): Promise<void> {
     if (this.running) return
     const conf = join(this.dir, 'server.conf')
+    const cluster = this.opts.cluster
     await writeFile(
       conf,
       [
         `listen: 127.0.0.1:${this.port === 0 ? -1 : this.port}`,
-        `jetstream { store_dir: "${join(this.dir, 'js')}" }`,
+        this.opts.serverName !== undefined ? `server_name: ${this.opts.serverName}` : '',
+        this.opts.jetstream === false ? '' : `jetstream { store_dir: "${join(this.dir, 'js')}" }`,
+        cluster
+          ? [
+              'cluster {',
+              `  name: ${cluster.name}`,
+              `  listen: 127.0.0.1:${this.routePort === 0 ? -1 : this.routePort}`,
+              `  routes: [${cluster.routes.map((r) => JSON.stringify(r)).join(', ')}]`,
+              '}',
+            ].join('\n')
+          : '',
         this.opts.config ?? '',
       ].join('\n'),
     )
@@ -78,6 +117,13 @@ export class NatsServer implements AsyncDisposable {
         15_000,
       )
       this.port = Number(m[1])
+      if (cluster) {
+        const r = await child.waitForOutput(
+          /Listening for route connections on [^\s]*:(\d+)/,
+          15_000,
+        )
+        this.routePort = Number(r[1])
+      }
       await child.waitForOutput(/Server is ready/, 15_000)
     } catch (err) {
       await child.kill()
@@ -88,6 +134,11 @@ export class NatsServer implements AsyncDisposable {
   /** Replaces the extra configuration used from the next `start()` on. */
   configure(config: string): void {
     this.opts.config = config
+  }
+
+  /** Changes options (e.g. `cluster.routes`, `jetstream`) from the next `start()` on. */
+  reconfigure(patch: Omit<NatsServerOptions, 'port'>): void {
+    Object.assign(this.opts, patch)
   }
 
   /** Graceful stop (SIGTERM); data stays for a later `start()`. */

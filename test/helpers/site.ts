@@ -40,6 +40,32 @@ export interface OutMessage {
   headers: HeaderList
 }
 
+/** Every message currently in a stream (optionally filtered), in stream order. */
+export async function readStream(
+  nc: NatsConnection,
+  stream: string,
+  filterSubject = '>',
+): Promise<SourceMessage[]> {
+  const info = await (await jetstreamManager(nc, { checkAPI: false })).streams.info(stream)
+  if (info.state.messages === 0) return []
+  const src = new JetStreamSource(
+    { nc },
+    { stream, filterSubject, mode: 'catchup', catchupIdleMs: 500 },
+  )
+  src.start()
+  const out: SourceMessage[] = []
+  try {
+    for (;;) {
+      const batch = await src.read({ max: 5000 })
+      if (!batch) break
+      out.push(...batch)
+    }
+  } finally {
+    await src.stop()
+  }
+  return out
+}
+
 export class Site implements AsyncDisposable {
   private readonly nodes: RhioProcess[] = []
   private constructor(
@@ -115,25 +141,8 @@ export class Site implements AsyncDisposable {
   }
 
   /** Every message currently in a stream (optionally filtered), in stream order. */
-  async read(stream: string, filterSubject = '>'): Promise<SourceMessage[]> {
-    const info = await this.jsm.streams.info(stream)
-    if (info.state.messages === 0) return []
-    const src = new JetStreamSource(
-      { nc: this.nc },
-      { stream, filterSubject, mode: 'catchup', catchupIdleMs: 500 },
-    )
-    src.start()
-    const out: SourceMessage[] = []
-    try {
-      for (;;) {
-        const batch = await src.read({ max: 5000 })
-        if (!batch) break
-        out.push(...batch)
-      }
-    } finally {
-      await src.stop()
-    }
-    return out
+  read(stream: string, filterSubject = '>'): Promise<SourceMessage[]> {
+    return readStream(this.nc, stream, filterSubject)
   }
 
   async count(stream: string): Promise<number> {
