@@ -22,8 +22,10 @@
  * nats.js discards (does not replay) what it buffered while disconnected, so
  * what landed before a failure is a prefix and re-sending from the first
  * unacked message keeps per-subject order. A disconnect fails every publish
- * awaiting its ack at once, so nothing new is sent after the reconnect before
- * the lost ones (with a timeout alone, new publishes overtook them). One race remains: a stream created
+ * awaiting its ack at once and holds every new one until the reconnect, so
+ * nothing is sent into nats.js's discarded buffer and nothing newer goes out
+ * before the lost ones are re-sent (with timeouts alone, newer publishes sent
+ * after the reconnect overtook them). One race remains: a stream created
  * (or a subject added, or a size limit raised) while publishes for it are in
  * flight lets later messages land before the re-sent earlier ones. The sink detects this from the
  * sequence numbers in the acks, counts it as `reordered` and reports it as
@@ -163,6 +165,9 @@ export class JetStreamSink {
   private readonly ackWaiters = new WaitQueue<number>()
   /** The recovery loop waiting until no publish is in flight. */
   private readonly settleWaiters = new WaitQueue<null>()
+  /** Between a disconnect and the reconnect: nothing may be sent (nats.js would drop it). */
+  private disconnected = false
+  private readonly connectWaiters = new WaitQueue<null>()
   private statusIter: AsyncIterable<Status> | undefined
   private kick: (() => void) | undefined
   private current: ComponentHealth = { status: 'Unknown', lastError: null, lastCheckTime: null }
@@ -207,7 +212,11 @@ export class JetStreamSink {
     void (async () => {
       for await (const s of iter) {
         if (s.type === 'disconnect') this.onDisconnect()
-        else if (s.type === 'reconnect') this.kick?.()
+        else if (s.type === 'reconnect') {
+          this.disconnected = false
+          this.connectWaiters.releaseWhere(() => true)
+          this.kick?.()
+        }
       }
     })().catch(() => {
       // Ends with the connection.
@@ -423,14 +432,18 @@ export class JetStreamSink {
    * re-sent, out of order.
    */
   private onDisconnect(): void {
-    if (this.awaiting.size === 0) return
+    this.disconnected = true
+    const err = new RhioError('NATS_DISCONNECTED', 'the connection to the NATS server dropped')
     const entries = [...this.awaiting.values()]
     this.awaiting.clear()
-    for (const e of entries) {
-      this.onFail(
-        e,
-        new RhioError('NATS_DISCONNECTED', 'the connection to the NATS server dropped'),
-      )
+    for (const e of entries) this.onFail(e, err)
+    // Nothing was in flight: still hold new publishes until the reconnect, since
+    // nats.js drops what is published meanwhile and they would time out behind
+    // newer ones sent after the reconnect.
+    if (!this.recovering && !this.stopper.signal.aborted) {
+      this.recovering = true
+      this.setHealth('Inactive', err)
+      void this.recover()
     }
   }
 
@@ -551,6 +564,7 @@ export class JetStreamSink {
         await this.pause(delayMs, signal)
         // Let every earlier attempt finish first, so none lands after a re-send.
         await this.waitSettled()
+        if (this.disconnected) await this.connectWaiters.wait(null, signal)
         signal.throwIfAborted()
         const first = this.firstUnacked()
         if (first === undefined) break

@@ -384,3 +384,42 @@ test('sink: publishes in flight when the connection drops are re-sent before any
   assertPerSubjectOrder(stored, (s) => Number(msgId(s).slice(2)))
   await sink.stop()
 })
+
+test('sink: messages written while the connection is down (none in flight when it dropped) are stored in order after the reconnect', async () => {
+  await using ns = await NatsServer.start()
+  await using nc = await connectTo(ns)
+  const jsm = await manager(nc)
+  await jsm.streams.add({ name: 'E', subjects: ['e.>'], storage: StorageType.File })
+  const sink = new JetStreamSink({ nc }, { retry: fast })
+  const write = (i: number): Promise<number> =>
+    sink.write({
+      subject: `e.s${i % 2}`,
+      headers: [['I', String(i)]],
+      payload: payloadFor(i, 16),
+      msgId: `e-${i}`,
+    })
+  for (let i = 0; i < 100; i++) await write(i)
+  await sink.flush({ signal: AbortSignal.timeout(10_000) })
+  await ns.stop() // nothing in flight
+  let i = 100
+  // written while the server is down and while it comes back, then after
+  const restart = ns.start()
+  let restarted = false
+  void restart.then(() => (restarted = true))
+  while (!restarted) {
+    await write(i++)
+    await new Promise((r) => setTimeout(r, 2))
+  }
+  for (const end = i + 500; i < end; i++) {
+    await write(i)
+    await new Promise((r) => setTimeout(r, 1))
+  }
+  await sink.flush({ signal: AbortSignal.timeout(60_000) })
+  assert.equal(sink.stats().reordered, 0)
+  const stored = await readAll(nc, 'E')
+  const ids = stored.map(msgId)
+  assert.equal(new Set(ids).size, ids.length, 'no duplicates')
+  assert.equal(ids.length, i, 'no loss')
+  assertPerSubjectOrder(stored, (s) => Number(msgId(s).slice(2)))
+  await sink.stop()
+})
