@@ -183,6 +183,7 @@ const blobs = z.strictObject({
 export const configSchema = z.strictObject({
   bind_port: port().default(DEFAULTS.bind_port),
   bind_host: nonEmpty().default(DEFAULTS.bind_host),
+  announce_addresses: z.array(refined(z.string(), endpointProblem)).default([]),
   http_bind_port: port().default(DEFAULTS.http_bind_port),
   http_bind_host: nonEmpty().default(DEFAULTS.http_bind_host),
   network_id: nonEmpty().default(DEFAULTS.network_id),

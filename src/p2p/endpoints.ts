@@ -34,6 +34,20 @@ function ipMultiaddr(ip: string, port: number, peer: PeerId): Multiaddr {
   return multiaddr(`/${proto}/${ip}/tcp/${port}/p2p/${peer.toString()}`)
 }
 
+/**
+ * An `announce_addresses` entry as the multiaddr other nodes learn for this node:
+ * `ip:port` → /ip4|ip6/…/tcp/…, `host:port` → /dns/host/tcp/… (resolved by whoever
+ * dials it), a raw multiaddr as given. A missing port means 9102.
+ */
+export function announceMultiaddr(ep: string): string {
+  if (ep.startsWith('/')) return multiaddr(ep).toString()
+  const parsed = parseEndpoint(ep) ?? parseEndpoint(`${ep}:9102`)
+  if (!parsed) throw new Error(`${ep}: not host:port`)
+  const kind = isIP(parsed.host)
+  const proto = kind === 6 ? 'ip6' : kind === 4 ? 'ip4' : 'dns'
+  return `/${proto}/${parsed.host}/tcp/${parsed.port}`
+}
+
 /** Resolves endpoints into multiaddrs that include the expected peer id. */
 export async function resolveEndpoints(
   endpoints: readonly string[],

@@ -29,6 +29,8 @@ export interface HostOptions {
   transport: TransportKind
   /** Multiaddrs to listen on, e.g. `/ip4/0.0.0.0/tcp/9102` or `/memory/a`. */
   listen: string[]
+  /** Multiaddrs other nodes learn for this one instead of the listen addresses (empty: those). */
+  announce?: string[]
   maxConnections: number
   /** Inbound streams a peer may open on one connection. */
   maxStreamsPerConnection?: number
@@ -44,7 +46,10 @@ export async function createHost(o: HostOptions): Promise<Libp2p> {
   const privateKey = await generateKeyPairFromSeed('Ed25519', o.seed)
   return createLibp2p({
     privateKey,
-    addresses: { listen: o.listen },
+    addresses: {
+      listen: o.listen,
+      ...(o.announce !== undefined && o.announce.length > 0 ? { announce: o.announce } : {}),
+    },
     transports: [o.transport === 'memory' ? memory() : tcp()],
     connectionEncrypters: [noise()],
     // A 4 MiB stream window (default max 16 MiB) bounds what one stream can have

@@ -57,6 +57,8 @@ export interface P2PNodeOptions {
   networkId: Uint8Array
   transport: TransportKind
   listen: string[]
+  /** Addresses announced to peers instead of the listen addresses (see HostOptions). */
+  announce?: string[]
   staticNodes: StaticNode[]
   limits: P2PLimits
   state: StateStore
@@ -125,6 +127,7 @@ export class P2PNode {
       networkId: o.networkId,
       transport: o.transport,
       listen: o.listen,
+      ...(o.announce !== undefined ? { announce: o.announce } : {}),
       maxConnections: o.limits.maxConnections,
       maxStreamsPerConnection: o.limits.maxStreamsPerConnection,
       gater: {
@@ -141,6 +144,19 @@ export class P2PNode {
   /** Listening multiaddrs (with the /p2p/ suffix). */
   addresses(): string[] {
     return this.host.getMultiaddrs().map((a) => a.toString())
+  }
+
+  /**
+   * The addresses the node actually listens on (with the bound port); differs
+   * from addresses() when `announce` replaces what peers learn. libp2p has no
+   * public accessor for these, so this reads its transport manager.
+   */
+  listenAddresses(): string[] {
+    const internals = this.host as unknown as {
+      components?: { transportManager?: { getAddrs(): Array<{ toString(): string }> } }
+    }
+    const addrs = internals.components?.transportManager?.getAddrs()
+    return addrs ? addrs.map((a) => a.toString()) : this.addresses()
   }
 
   /** Creates (or reopens) a log authored by this node. */

@@ -23,6 +23,7 @@ import type { Component } from '../node/component.js'
 import type { HealthModel } from '../node/health.js'
 import { P2PMetrics } from '../p2p/metrics.js'
 import { P2PNode } from '../p2p/p2p-node.js'
+import { announceMultiaddr } from '../p2p/endpoints.js'
 import { KvStateStore } from '../state/kv-state-store.js'
 import { DirStateStore, type StateStore } from '../state/state-store.js'
 import { BlobReplication } from './blobs.js'
@@ -95,6 +96,7 @@ export class ReplicationComponent implements Component {
       networkId: networkIdHash(config.network_id),
       transport: 'tcp',
       listen: [`${host}/tcp/${config.bind_port}`],
+      announce: config.announce_addresses.map(announceMultiaddr),
       staticNodes: config.nodes.map((n) => ({
         publicKey: n.public_key,
         endpoints: [...n.endpoints],
@@ -127,7 +129,11 @@ export class ReplicationComponent implements Component {
     for (const info of await storedLogs(logsRoot)) await p2p.registry.open(info)
     await p2p.start()
     this.log.info(
-      { addresses: p2p.addresses(), public_key: identity.publicKeyHex },
+      {
+        addresses: p2p.listenAddresses(),
+        ...(config.announce_addresses.length > 0 ? { announced: p2p.addresses() } : {}),
+        public_key: identity.publicKeyHex,
+      },
       'p2p listening',
     )
 
