@@ -10,6 +10,9 @@
  *   RHIO_FAULT_SECONDS=600 RHIO_FAULT_SEED=7 node scripts/test.mjs faults-random
  */
 import assert from 'node:assert/strict'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import { waitFor } from '../helpers/wait.js'
 import { Chaos, Load, World, checkWorld } from '../helpers/world.js'
@@ -24,7 +27,7 @@ test(
     console.log(`# fault seed ${SEED} (RHIO_FAULT_SEED=${SEED} repeats this schedule)`)
     await using w = await World.start()
     await w.connected()
-    const load = new Load(w, { seed: SEED })
+    await using load = new Load(w, { seed: SEED })
     const chaos = new Chaos(w, { seed: SEED })
     const until = Date.now() + SECONDS * 1000
     await waitFor(() => Date.now() >= until, { timeout: SECONDS * 1000 + 5_000, interval: 250 })
@@ -35,7 +38,13 @@ test(
     await load.stop()
     console.log(`# faults:\n#   ${chaos.log.join('\n#   ')}`)
     if (failed) throw failed
-    const result = await checkWorld(w)
+    const result = await checkWorld(w).catch(async (err: unknown) => {
+      const dir = await mkdtemp(join(tmpdir(), 'rhio-faults-'))
+      for (const s of ['a', 'b', 'c'] as const)
+        await writeFile(join(dir, `rhio-${s}.log`), w.fullOutput(s))
+      console.log(`# full rhio logs in ${dir}`)
+      throw err
+    })
     console.log(
       `# sent a=${load.sent.a} b=${load.sent.b} messages, ${load.objects} objects; ` +
         `converged ${(result.waitedMs / 1000).toFixed(1)} s after the last fault: ${JSON.stringify(result.messages)}`,

@@ -39,13 +39,19 @@ export const BUCKET_COPIES = [
   { to: 'c', bucket: 'c-in' },
 ] as const
 
-type SiteName = 'a' | 'b' | 'c'
+export type SiteName = 'a' | 'b' | 'c'
 type LinkName = 'ab' | 'bc' | 'ac'
 
 export class World implements AsyncDisposable {
   readonly sites: Record<SiteName, BlobSite>
   readonly rhio = {} as Record<SiteName, RhioProcess>
   readonly links = {} as Record<LinkName, TcpProxy>
+  /**
+   * What every node announces as its address: a port that refuses every
+   * connection. Nodes then meet only over the configured links (the proxies),
+   * never over addresses learnt from each other, so a cut link is a partition.
+   */
+  private nowhere: TcpProxy | undefined
   /** Output of earlier runs of each rhio process (before a kill or restart). */
   readonly history: Record<SiteName, string[]> = { a: [], b: [], c: [] }
 
@@ -59,12 +65,18 @@ export class World implements AsyncDisposable {
     const c = await BlobSite.start('c', ['c-in'])
     const w = new World({ a, b, c })
     try {
+      w.nowhere = await TcpProxy.start(1)
+      w.nowhere.cut()
       await a.site.jsm.streams.add({ name: 'a-events', subjects: ['a.>'] })
       await b.site.jsm.streams.add({ name: 'a-copy', subjects: ['a.>'] })
       await b.site.jsm.streams.add({ name: 'b-events', subjects: ['b.>'] })
       await c.site.jsm.streams.add({ name: 'a-copy', subjects: ['a.>'] })
       await c.site.jsm.streams.add({ name: 'b-copy', subjects: ['b.>'] })
-      const common = { log_level: opts.logLevel ?? 'INFO', blobs: { part_size_bytes: PART_SIZE } }
+      const common = {
+        log_level: opts.logLevel ?? 'INFO',
+        blobs: { part_size_bytes: PART_SIZE },
+        announce_addresses: [w.nowhere.endpoint],
+      }
       w.rhio.a = await a.rhio({
         config: {
           ...common,
@@ -145,6 +157,14 @@ export class World implements AsyncDisposable {
     return body.peers?.filter((p) => p.connected).length ?? 0
   }
 
+  /** Whether `site`'s rhio reports `other`'s node as connected in /health. */
+  async sees(site: SiteName, other: SiteName): Promise<boolean> {
+    const body = (await this.rhio[site].health()).body as unknown as {
+      peers?: Array<{ id: string; connected: boolean }>
+    }
+    return body.peers?.some((p) => p.id === this.rhio[other].publicKey && p.connected) ?? false
+  }
+
   /** Waits until B and C are connected to every node they know. */
   async connected(timeout = 20_000): Promise<void> {
     await waitFor(
@@ -166,6 +186,7 @@ export class World implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     for (const l of Object.values(this.links)) await l[Symbol.asyncDispose]()
+    await this.nowhere?.[Symbol.asyncDispose]()
     for (const s of Object.values(this.sites)) await s[Symbol.asyncDispose]().catch(() => {})
   }
 }
@@ -200,11 +221,12 @@ export interface LoadOptions {
  * retried until it succeeds; messages carry a Nats-Msg-Id, so a retry whose
  * first try was stored after all is not stored twice.
  */
-export class Load {
+export class Load implements AsyncDisposable {
   readonly sent = { a: 0, b: 0 }
   objects = 0
   readonly errors: string[] = []
   private running = true
+  private aborted = false
   private readonly tasks: Array<Promise<void>>
 
   constructor(
@@ -218,8 +240,16 @@ export class Load {
     ]
   }
 
+  /** Stops after what is in progress has been stored. */
   async stop(): Promise<void> {
     this.running = false
+    await Promise.all(this.tasks)
+  }
+
+  /** Stops at once, giving up on retries (after a failed test). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.running = false
+    this.aborted = true
     await Promise.all(this.tasks)
   }
 
@@ -261,6 +291,7 @@ export class Load {
         return
       } catch (err) {
         this.note(`publish ${msgID}: ${(err as Error).message}`)
+        if (this.aborted) return
         await pause(200)
       }
     }
@@ -301,6 +332,8 @@ export interface ChaosOptions {
   gapMs?: [number, number]
   /** Fault kinds to draw from (default: all). */
   kinds?: FaultKind[]
+  /** Sites whose rhio may be killed (default: all three). */
+  crashSites?: SiteName[]
 }
 
 export type FaultKind = 'crash-rhio' | 'restart-nats' | 's3-outage' | 'partition' | 'slow-link'
@@ -346,6 +379,7 @@ export class Chaos {
       try {
         switch (kind) {
           case 'crash-rhio':
+            if (this.o.crashSites && !this.o.crashSites.includes(site)) continue
             this.log.push(`${at}s kill -9 rhio ${site}, down ${down} ms`)
             await this.w.crash(site, down)
             break
@@ -367,12 +401,18 @@ export class Chaos {
             break
           }
           case 'partition': {
-            const link = pick(['ab', 'bc', 'ac'] as const)
+            // one link, or every link of one site (the site is isolated)
+            const isolate = rnd() < 0.5
+            const links: LinkName[] = isolate
+              ? (['ab', 'bc', 'ac'] as const).filter((l) => l.includes(site))
+              : [pick(['ab', 'bc', 'ac'] as const)]
             const ms = between(1_000, 4_000)
-            this.log.push(`${at}s cut link ${link} for ${ms} ms`)
-            this.w.links[link].cut()
+            this.log.push(
+              `${at}s cut ${isolate ? `site ${site} off (links ${links.join(', ')})` : `link ${links[0]}`} for ${ms} ms`,
+            )
+            for (const l of links) this.w.links[l].cut()
             await pause(ms)
-            this.w.links[link].heal()
+            for (const l of links) this.w.links[l].heal()
             break
           }
           case 'slow-link': {
@@ -454,7 +494,12 @@ export async function checkWorld(w: World, timeout = 120_000): Promise<Convergen
   for (const r of REPLICAS) {
     const sent = await w.sites[r.from].site.read(origin[r.from])
     const got = await w.sites[r.to].site.read(r.copy)
-    assertReplica({ sent, got, author: w.rhio[r.from].publicKey })
+    try {
+      assertReplica({ sent, got, author: w.rhio[r.from].publicKey })
+    } catch (err) {
+      if (err instanceof Error) err.message = `${r.to}/${r.copy} (from ${r.from}): ${err.message}`
+      throw err
+    }
     messages[`${r.to}/${r.copy}`] = got.length
   }
   for (const c of BUCKET_COPIES) {
