@@ -84,7 +84,7 @@ async function main(): Promise<void> {
   log(
     `${MINUTES} min, seed ${SEED}, ${RATE} msg/s per publishing site, faults every ${GAP_LO / 1000}-${GAP_HI / 1000} s`,
   )
-  await using w = await World.start({ logLevel: 'WARN' })
+  await using w = await World.start()
   await w.connected()
   const load = new Load(w, { seed: SEED, messagesPerSecond: RATE })
   const chaos = new Chaos(w, { seed: SEED, gapMs: [GAP_LO, GAP_HI], crashSites: ['b', 'c'] })
