@@ -135,14 +135,15 @@ async function main(): Promise<void> {
   const kinds = new Map<string, number>()
   for (const l of chaos.log) {
     const k =
-      /s (kill -9 rhio|kill -9 nats|stop nats|s3|cut link|slow link)/.exec(l)?.[1] ?? 'other'
+      /s (kill -9 rhio|kill -9 nats|stop nats|s3|cut link|cut site|slow link)/.exec(l)?.[1] ??
+      'other'
     kinds.set(k, (kinds.get(k) ?? 0) + 1)
   }
   const section = [
     `\n## soak — ${new Date().toISOString()}\n`,
     `machine: ${cpus().length}x ${cpus()[0]?.model.split(' ').slice(0, 2).join(' ')}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; commit ${commit}; ` +
       `${MINUTES} min, seed ${SEED}; three sites (nats-server, s3rver, rhio each) linked by proxies; load ${RATE} msg/s at A and at B, an object at A every 3 s (25 % of them 6–12 MiB, multipart)\n`,
-    `**Outcome: ${verdict}**${Number.isFinite(waited) ? ` (${waited.toFixed(1)} s after the last fault)` : ''}. ` +
+    `**Outcome: ${verdict}**${Number.isFinite(waited) ? ` (final check, incl. reading and comparing every copy, took ${waited.toFixed(1)} s)` : ''}. ` +
       `Sent ${load.sent.a} messages at A, ${load.sent.b} at B, ${load.objects} objects; final copies ${JSON.stringify(last.copies)}.\n`,
     `Faults injected: ${chaos.count} (${[...kinds].map(([k, n]) => `${k} ×${n}`).join(', ')}).\n`,
     `A's rhio (never killed): RSS ${f1(warm.rss.a)} MiB after warm-up → ${f1(last.rss.a)} MiB at the end (growth ${f1(last.rss.a - warm.rss.a)} MiB, peak ${f1(peak('a'))}); heap used ${f1(warm.heap.a)} → ${f1(last.heap.a)} MiB. ` +
