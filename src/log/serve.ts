@@ -13,7 +13,7 @@ import { filterContains } from '../core/subject.js'
 import { parseLogId, selectorMatchesEntry } from './kinds.js'
 import type { LogRegistry } from './registry.js'
 import type { Selector, SyncMessage } from '../p2p/messages.js'
-import { pause } from '../util/abort.js'
+import { pause, withDeadline } from '../util/abort.js'
 
 export interface ServeOptions {
   registry: LogRegistry
@@ -120,8 +120,7 @@ async function serveLog(o: ServeOptions, store: FrameStore): Promise<void> {
         await o.send({ type: 'progress', logId, through: covered, head: store.head })
         lastSend = Date.now()
       }
-      const wait = AbortSignal.any([o.signal, AbortSignal.timeout(o.heartbeatMs)])
-      await store.waitForHead(next - 1, wait)
+      await withDeadline(o.signal, o.heartbeatMs, (wait) => store.waitForHead(next - 1, wait))
     }
   } catch (err) {
     if (!o.signal.aborted) throw err

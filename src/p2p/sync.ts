@@ -19,7 +19,7 @@ import { peerPublicKey, protocolId } from './host.js'
 import { decodeSync, encodeSync, type SyncMessage } from './messages.js'
 import type { P2PMetrics } from './metrics.js'
 import type { PeerManager, PeerView } from './peers.js'
-import { pause, untilAborted } from '../util/abort.js'
+import { pause, untilAborted, withDeadline } from '../util/abort.js'
 
 export interface SyncServiceOptions {
   host: Libp2p
@@ -286,9 +286,7 @@ export class SyncService {
     const limits = { maxEntries: this.o.maxEntries, maxEntryBytes: this.o.maxEntryBytes }
     for (;;) {
       // A live session hears at least a heartbeat every heartbeatMs.
-      const frame = await framed.read(
-        AbortSignal.any([signal, AbortSignal.timeout(this.heartbeatMs * 3)]),
-      )
+      const frame = await withDeadline(signal, this.heartbeatMs * 3, (s) => framed.read(s))
       if (!frame) return 'ended'
       this.o.metrics?.syncBytes.inc({ direction: 'in' }, frame.length)
       let msg: SyncMessage
