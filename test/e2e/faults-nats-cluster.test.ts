@@ -13,6 +13,7 @@ import { test } from 'node:test'
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { WireHeaders } from '../../src/nats/headers.js'
+import type { SourceMessage } from '../../src/nats/source.js'
 import { assertReplica, indexOf, messageSet } from '../helpers/messages.js'
 import { NatsCluster } from '../helpers/nats-cluster.js'
 import type { NatsServer } from '../helpers/nats-server.js'
@@ -79,6 +80,18 @@ async function publishAll(js: JetStreamClient, msgs: OutMessage[], pending = 64)
   await Promise.all(inflight)
 }
 
+/**
+ * Reads a clustered stream, retrying while it has no leader: right after its
+ * leader is killed JetStream needs a few seconds to elect another, and API
+ * requests time out meanwhile.
+ */
+function readLed(nc: NatsConnection, stream: string): Promise<SourceMessage[]> {
+  return waitFor(() => readStream(nc, stream), {
+    timeout: 30_000,
+    message: `${stream} readable (has a leader)`,
+  })
+}
+
 test('site B on a 3-node NATS cluster: kill -9 of the node leading the R3 copy and carrying rhio B, mid-stream: no loss, no duplicates, order kept', async () => {
   await using a = await Site.start('a', [{ name: 'plant', subjects: ['plant.>'] }])
   await using b = await NatsCluster.start('b')
@@ -131,7 +144,7 @@ test('site B on a 3-node NATS cluster: kill -9 of the node leading the R3 copy a
     message: `B holds all ${N} with ${victim.serverName} down\nB:\n${rb.tail()}\n${b.tails()}`,
   })
   assert.equal(victim.running, false)
-  assertReplica({ sent, got: await readStream(ncSurvivor, 'plant-copy'), author: ra.publicKey })
+  assertReplica({ sent, got: await readLed(ncSurvivor, 'plant-copy'), author: ra.publicKey })
 
   // (b) after the node is back and has caught up; more messages still arrive, once
   await victim.start()
@@ -143,7 +156,7 @@ test('site B on a 3-node NATS cluster: kill -9 of the node leading the R3 copy a
   )
   assertReplica({
     sent: await a.read('plant'),
-    got: await readStream(ncSurvivor, 'plant-copy'),
+    got: await readLed(ncSurvivor, 'plant-copy'),
     author: ra.publicKey,
   })
 })
@@ -193,7 +206,7 @@ test('site A on a 3-node NATS cluster: kill -9 of the node leading the R3 source
   assert.ok(atKill < N, `the kill came mid-stream (B held ${atKill} of ${N})`)
   await reconnectedElsewhere(ra, a, victim)
   await publishing
-  const sent = await readStream(ncSurvivor, 'plant')
+  const sent = await readLed(ncSurvivor, 'plant')
   assert.equal(sent.length, N, 'A’s stream holds every message once')
 
   // (a) while the node is still down
@@ -215,7 +228,7 @@ test('site A on a 3-node NATS cluster: kill -9 of the node leading the R3 source
     message: `B holds all ${N + 200} after the restart\nA:\n${ra.tail()}\nB:\n${rb.tail()}`,
   })
   assertReplica({
-    sent: await readStream(ncSurvivor, 'plant'),
+    sent: await readLed(ncSurvivor, 'plant'),
     got: await b.read('plant-copy'),
     author: ra.publicKey,
   })
