@@ -35,10 +35,11 @@ export const PREDIAL_MAX_AGE_MS = 5_000
 export const STREAM_INACTIVITY_MS = 60_000
 
 /**
- * Decoded frames buffered per response before the reader pauses the stream. Two S3 upload
- * writes' worth: keeps the pipeline full without holding much per transfer.
+ * Decoded frames buffered per response before the reader pauses the stream: one S3 upload
+ * write's worth (four frames). More bought no speed on the 1 GiB bench and kept buffers alive
+ * long enough to reach V8's old generation, where they wait for a full GC (RSS).
  */
-export const RESPONSE_HIGH_WATER_BYTES = 1 * MiB
+export const RESPONSE_HIGH_WATER_BYTES = 256 * KiB
 
 /**
  * Outboard bytes a provider keeps in memory (LRU by bytes, in pages). 16 MiB holds the whole

@@ -55,6 +55,14 @@ export const DEFAULTS = {
     /** Sync sessions plus hello, identify and blob streams, with room (yamux allows 1000). */
     max_streams_per_connection: 256,
     max_blob_requests: 16,
+    /**
+     * Most bytes a peer may send on one stream ahead of what is read (the Yamux receive
+     * window's ceiling). One stream moves at most this much per round trip (1 MiB per 20 ms
+     * is ~50 MB/s), and a blob transfer buffers about this much while the local store is
+     * slower than the link; 4 MiB cost the 1 GiB transfer ~10 MiB more RSS at no speed gain
+     * on a LAN.
+     */
+    stream_window_bytes: 1 * MiB,
   },
   blobs: {
     /** A multiple of the 16 KiB chunk group and above S3's 5 MiB minimum part size. */

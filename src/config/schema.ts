@@ -168,6 +168,12 @@ const limits = z.strictObject({
   max_sync_sessions_per_peer: positive().default(L.max_sync_sessions_per_peer),
   max_streams_per_connection: positive().default(L.max_streams_per_connection),
   max_blob_requests: positive().default(L.max_blob_requests),
+  // Yamux's initial window is 256 KiB; FramedStream's read buffer bound assumes at most 8 MiB
+  stream_window_bytes: z
+    .int()
+    .min(256 * 1024)
+    .max(8 * 1024 * 1024)
+    .default(L.stream_window_bytes),
 })
 
 const blobs = z.strictObject({

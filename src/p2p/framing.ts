@@ -82,7 +82,7 @@ export class FramedStream {
     // A partly received frame is not counted, so a small mark never blocks a large frame.
     this.highWater = opts.highWaterBytes ?? 1024 * 1024
     this.frameTimeoutMs = opts.frameTimeoutMs
-    // A paused stream can still receive up to one full Yamux window (4 MiB, host.ts).
+    // A paused stream can still receive up to one full Yamux window (at most 8 MiB, host.ts).
     stream.maxReadBufferLength = 8 * 1024 * 1024 + 2 * opts.maxFrameBytes
     stream.addEventListener('message', (evt) => this.onData(evt.data))
     // 'end', not 'remoteCloseWrite' nor a clean 'close': those fire while a paused stream still

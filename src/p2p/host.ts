@@ -34,6 +34,8 @@ export interface HostOptions {
   maxConnections: number
   /** Inbound streams a peer may open on one connection. */
   maxStreamsPerConnection?: number
+  /** Yamux receive window ceiling per stream; default 1 MiB. */
+  streamWindowBytes?: number
   gater?: ConnectionGater
   logger?: ComponentLogger
 }
@@ -52,12 +54,12 @@ export async function createHost(o: HostOptions): Promise<Libp2p> {
     },
     transports: [o.transport === 'memory' ? memory() : tcp()],
     connectionEncrypters: [noise()],
-    // A 4 MiB stream window (default max 16 MiB) bounds what one stream can have
-    // in flight toward a paused reader; at loopback or LAN round trips it still
-    // fills the link (4 MiB per 10 ms RTT is 400 MB/s).
+    // The stream window's ceiling (Yamux's default is 16 MiB) bounds what one stream can
+    // have in flight toward a paused reader (limits.stream_window_bytes, default 1 MiB:
+    // 100 MB/s per stream at a 10 ms round trip).
     streamMuxers: [
       yamux({
-        streamOptions: { maxStreamWindowSize: 4 * 1024 * 1024 },
+        streamOptions: { maxStreamWindowSize: o.streamWindowBytes ?? 1024 * 1024 },
         ...(o.maxStreamsPerConnection !== undefined
           ? { maxInboundStreams: o.maxStreamsPerConnection }
           : {}),

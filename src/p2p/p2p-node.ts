@@ -35,6 +35,8 @@ export interface P2PLimits {
   maxSyncSessionsPerPeer: number
   /** Streams a peer may open on one connection (yamux). */
   maxStreamsPerConnection: number
+  /** Yamux receive window ceiling per stream (256 KiB .. 8 MiB). */
+  streamWindowBytes: number
 }
 
 export const DEFAULT_LIMITS: P2PLimits = {
@@ -47,6 +49,7 @@ export const DEFAULT_LIMITS: P2PLimits = {
   maxSyncSessions: 128,
   maxSyncSessionsPerPeer: 32,
   maxStreamsPerConnection: 256,
+  streamWindowBytes: 1024 * 1024,
 }
 
 export interface P2PNodeOptions {
@@ -130,6 +133,7 @@ export class P2PNode {
       ...(o.announce !== undefined ? { announce: o.announce } : {}),
       maxConnections: o.limits.maxConnections,
       maxStreamsPerConnection: o.limits.maxStreamsPerConnection,
+      streamWindowBytes: o.limits.streamWindowBytes,
       gater: {
         denyDialPeer: async (peer) => ref.peers?.isBanned(peer) ?? false,
         denyInboundEncryptedConnection: async (peer) => ref.peers?.isBanned(peer) ?? false,

@@ -111,6 +111,7 @@ export class ReplicationComponent implements Component {
         maxSyncSessions: config.limits.max_sync_sessions,
         maxSyncSessionsPerPeer: config.limits.max_sync_sessions_per_peer,
         maxStreamsPerConnection: config.limits.max_streams_per_connection,
+        streamWindowBytes: config.limits.stream_window_bytes,
       },
       state: this.state,
       frameStores: fileFrameStores({

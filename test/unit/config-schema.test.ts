@@ -51,6 +51,7 @@ describe('config schema: defaults', () => {
       max_sync_sessions_per_peer: 32,
       max_streams_per_connection: 256,
       max_blob_requests: 16,
+      stream_window_bytes: 1024 * 1024,
     })
     assert.deepEqual(c.blobs, { part_size_bytes: 8 * 1024 * 1024, max_concurrent_transfers: 4 })
   })
@@ -259,6 +260,21 @@ describe('config schema: per-field violations name their YAML path', () => {
     assert.equal(
       parseConfig({ blobs: { part_size_bytes: 5242880 } }).blobs.part_size_bytes,
       5242880,
+    )
+  })
+
+  it('limits.stream_window_bytes lies between 256 KiB and 8 MiB', () => {
+    assertProblem(
+      { limits: { stream_window_bytes: 65536 } },
+      'limits.stream_window_bytes: must be at least 262144 (got 65536)',
+    )
+    assertProblem(
+      { limits: { stream_window_bytes: 16 * 1024 * 1024 } },
+      'limits.stream_window_bytes: must be at most 8388608 (got 16777216)',
+    )
+    assert.equal(
+      parseConfig({ limits: { stream_window_bytes: 4194304 } }).limits.stream_window_bytes,
+      4194304,
     )
   })
 

@@ -55,6 +55,7 @@ describe('docs/SECURITY.md matches the code', () => {
       maxSyncSessions: L.max_sync_sessions,
       maxSyncSessionsPerPeer: L.max_sync_sessions_per_peer,
       maxStreamsPerConnection: L.max_streams_per_connection,
+      streamWindowBytes: L.stream_window_bytes,
     })
   })
 
