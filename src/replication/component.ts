@@ -144,6 +144,8 @@ export class ReplicationComponent implements Component {
     // NATS: set them up in the background so rhio starts while NATS is down.
     this.background = (async () => {
       await this.startSubscribers(p2p, this.abort.signal)
+      // their state is in NATS KV: wait for the connection instead of failing once per start
+      if (config.state.backend === 'nats') await this.connection(this.abort.signal)
       await retry(
         () => this.blobs.subscribe(p2p),
         this.abort.signal,
