@@ -63,5 +63,8 @@ test(
     )
     const health = await rb.health()
     assert.equal(health.status, 200, JSON.stringify(health.body))
+    // a normal start with NATS up warns about nothing (bucket subscriptions wait for NATS)
+    const warnings = [...ra.logs(), ...rb.logs()].filter((l) => l.level === 'warn')
+    assert.deepEqual(warnings, [])
   },
 )
