@@ -172,9 +172,10 @@ test(
     )
     // outboard parents travel too (~0.4 % of the size), so allow that on top of one part
     assert.ok(resent <= PART + SIZE * 0.005, `re-sent ${resent} bytes: more than one part`)
-    // Issue 6 targets <= 64 MiB. Runs on this machine measure 57-68 MiB now (42-54 MiB
-    // earlier), so the target is reported, not asserted; the assertion guards against
-    // regressions with a margin the run-to-run noise (malloc, GC timing) does not reach.
+    // Issue 6 targets <= 64 MiB. With the 4 MiB stream window runs here measured 57-68 MiB;
+    // with the 1 MiB default (limits.stream_window_bytes) 49 MiB here and 30-51 MiB in
+    // bench runs. GC timing makes it noisy, so the target is reported, not asserted; the
+    // assertion guards against regressions with a margin the noise does not reach.
     console.log(`# RSS growth target <= 64 MiB: ${growth <= 64 ? 'met' : 'MISSED'}`)
     assert.ok(growth <= 96, `subscriber RSS grew by ${growth.toFixed(1)} MiB`)
     assert.ok(latencies.length > 50, 'messages flowed during the transfer')
