@@ -2,7 +2,7 @@
  * Message replication against the sink ceiling, on real processes (each site =
  * its own nats-server + a rhio process), run by hand when the machine is quiet:
  *
- *   node scripts/build.mjs && node dist/bench/messages.js [--quick]
+ *   node scripts/build.mjs && node dist/bench/messages.js [--quick] [--no-record]
  *
  * Measures (256 B payloads):
  * - sink ceiling: nats.js pipelined JetStream publish (1000 acks pending, a
@@ -250,7 +250,8 @@ async function main(): Promise<void> {
       '',
     ].join('\n')
     process.stdout.write(`${text}\n`)
-    appendFileSync(new URL('../../bench/RESULTS.md', import.meta.url), text)
+    if (!process.argv.includes('--no-record'))
+      appendFileSync(new URL('../../bench/RESULTS.md', import.meta.url), text)
   } finally {
     await c[Symbol.asyncDispose]()
     await b[Symbol.asyncDispose]()
