@@ -99,7 +99,7 @@ export function classifyPublishError(
       reason: 'no-stream',
       error: new RhioError(
         'NATS_NO_STREAM',
-        `no stream captures subject ${subject} (or JetStream is not enabled)`,
+        `no stream captures subject ${subject} (or JetStream is not enabled, or the stream has no leader while a NATS cluster elects one)`,
         { cause: err },
       ),
     }
