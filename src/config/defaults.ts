@@ -59,7 +59,7 @@ export const DEFAULTS = {
      * Most bytes a peer may send on one stream ahead of what is read (the Yamux receive
      * window's ceiling). One stream moves at most this much per round trip (1 MiB per 20 ms
      * is ~50 MB/s), and a blob transfer buffers about this much while the local store is
-     * slower than the link; 4 MiB cost the 1 GiB transfer ~10 MiB more RSS at no speed gain
+     * slower than the link; 4 MiB cost the 1 GiB transfer ~8 MiB more RSS (mean) at no speed gain
      * on a LAN.
      */
     stream_window_bytes: 1 * MiB,
