@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { readdirSync, readFileSync } from 'node:fs'
 import { describe, test } from 'node:test'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { Kvm } from '@nats-io/kv'
@@ -117,14 +118,18 @@ describe('KvStateStore specifics', () => {
     try {
       const store = new KvStateStore({ connection: () => nc, timeoutMs: 500 })
       await store.put('a', 1)
-      process.kill(serverPid(server), 'SIGSTOP')
+      const pid = serverPid(server)
+      process.kill(pid, 'SIGSTOP')
       try {
+        // the signal takes effect asynchronously: a thread on the other core may still answer
+        // a request sent right away, so ask only once the kernel reports the process stopped
+        await waitFor(() => allStopped(pid), { message: 'nats-server stopped' })
         const t0 = Date.now()
         await assert.rejects(store.get('a'), unavailable)
         const took = Date.now() - t0
         assert.ok(took >= 400 && took < 2_000, `failed after ${took} ms`)
       } finally {
-        process.kill(serverPid(server), 'SIGCONT')
+        process.kill(pid, 'SIGCONT')
       }
       await waitFor(async () => (await store.get('a')) === 1, { message: 'KV answers again' })
     } finally {
@@ -132,6 +137,13 @@ describe('KvStateStore specifics', () => {
     }
   })
 })
+
+/** True once every thread of the process is stopped (state T in /proc). */
+function allStopped(pid: number): boolean {
+  return readdirSync(`/proc/${pid}/task`).every(
+    (tid) => readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.[0] === 'T',
+  )
+}
 
 function serverPid(server: NatsServer): number {
   const m = /\[(\d+)\]/.exec(server.output)
