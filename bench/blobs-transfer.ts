@@ -96,7 +96,7 @@ async function provider(endpoint: string, hash: string): Promise<void> {
   }
   const store = S3ObjectStore.fromConfig(s3)
   const node = await startTestNode({ limits: {} })
-  node.node.peers.setHello({
+  node.node.hello.setLocal({
     version: 1,
     holds: [{ author: node.key.publicKey, kind: 'blobs', filters: ['src'] }],
     wants: [],
@@ -105,7 +105,7 @@ async function provider(endpoint: string, hash: string): Promise<void> {
   index.add(parseBlobHash(hash), { bucket: 'src', key: KEY, size: SIZE })
   const p = new BlobProvider({
     host: node.node.host,
-    peers: node.node.peers,
+    penalties: node.node.penalties,
     networkId: TEST_NETWORK,
     store,
     index,
@@ -192,7 +192,8 @@ async function main(): Promise<void> {
     const providerId = (JSON.parse(ready[1]!) as { publicKey: string }).publicKey
     const manager = new TransferManager({
       host: node.node.host,
-      peers: node.node.peers,
+      penalties: node.node.penalties,
+      hello: node.node.hello,
       networkId: TEST_NETWORK,
       store: dst,
       state: node.state,
@@ -201,7 +202,7 @@ async function main(): Promise<void> {
       metrics: new BlobMetrics(node.registry),
     })
     const start = Date.now()
-    while (!node.node.peers.get(providerId)?.hello) {
+    while (!node.node.hello.get(providerId)) {
       if (Date.now() - start > 20_000) throw new Error('no hello from the provider')
       await new Promise((r) => setTimeout(r, 20))
     }

@@ -1,7 +1,7 @@
 /**
  * Typed failures of the blob format code. Each has a stable code listed in docs/ERRORS.md.
  */
-import { RhioError } from '../errors.js'
+import { RhioError } from '../errors/index.js'
 
 /** Why a received stream was rejected. */
 export type BlobVerifyReason =

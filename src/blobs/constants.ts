@@ -83,11 +83,3 @@ export const PEER_COOLDOWN_MS = {
 
 /** Group chaining values per state record: 256 KiB raw, ~342 KiB as base64 (KV limit is 1 MiB). */
 export const CVS_PER_RECORD = 8192
-
-/** Penalty weights towards a ban (see PeerManager.penalize). */
-export const PENALTY = {
-  malformed: 2,
-  oversized: 2,
-  'bad-blob-data': 5,
-  'bad-blob-size': 5,
-} as const

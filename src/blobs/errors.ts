@@ -1,5 +1,5 @@
 /** Typed failures of blob transfer; each code is listed in docs/ERRORS.md. */
-import { RhioError } from '../errors.js'
+import { RhioError } from '../errors/index.js'
 
 /** No connected peer that holds the blob can be asked right now (none known, or all cooling down). */
 export class BlobNoHolderError extends RhioError {

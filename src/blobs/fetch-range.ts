@@ -17,6 +17,7 @@ import {
 import { fromHex } from '../core/codec.js'
 import { FramedStream } from '../p2p/framing.js'
 import { peerIdFromRhioKey } from '../p2p/host.js'
+import { withDeadline } from '../util/abort.js'
 import { BLOB_FRAME_BYTES, RESPONSE_HIGH_WATER_BYTES, STREAM_INACTIVITY_MS } from './constants.js'
 import { BlobBadResponseError, BlobRemoteError, decodeResponseFrame } from './wire.js'
 
@@ -52,9 +53,9 @@ export async function dialBlobs(
   peer: string,
   signal: AbortSignal,
 ): Promise<Stream> {
-  const stream = await host.dialProtocol(peerIdFromRhioKey(fromHex(peer)), protocol, {
-    signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]),
-  })
+  const stream = await withDeadline(signal, DIAL_TIMEOUT_MS, (s) =>
+    host.dialProtocol(peerIdFromRhioKey(fromHex(peer)), protocol, { signal: s }),
+  )
   stream.inactivityTimeout = STREAM_INACTIVITY_MS
   return stream
 }
@@ -140,7 +141,8 @@ export class RangeFetch {
           }
           if (ev.type !== 'leaf') continue
           if (ev.offset !== next || ev.group === undefined || ev.offset + ev.data.length > end) {
-            throw new Error(`unexpected leaf at ${ev.offset} (+${ev.data.length}), wanted ${next}`)
+            const msg = `unexpected leaf at ${ev.offset} (+${ev.data.length}), wanted ${next}`
+            throw new BlobBadResponseError(peer, 'malformed', msg)
           }
           this.cvs.set(ev.group.cv, ((ev.offset - start) / GROUP_BYTES) * 32)
           if (filled === batch.length) {
@@ -155,7 +157,13 @@ export class RangeFetch {
           if (filled === batch.length) yield batch
         }
       }
-      if (next !== end) throw new Error(`response ended at ${next}, wanted ${end}`)
+      if (next !== end) {
+        throw new BlobBadResponseError(
+          peer,
+          'malformed',
+          `response ended at ${next}, wanted ${end}`,
+        )
+      }
       this.#o.onReceived?.()
       if (decoder.buffered > 0) {
         throw new BlobVerifyError(

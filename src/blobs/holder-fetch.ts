@@ -5,9 +5,10 @@
  * the attempt (they are not the peer's fault).
  */
 import { BlobVerifyError } from '../bao/index.js'
-import { RhioError, describeError } from '../errors.js'
+import { RhioError, describeError } from '../errors/index.js'
 import { FrameError } from '../p2p/framing.js'
-import { PEER_COOLDOWN_MS, PENALTY } from './constants.js'
+import { penalizeFrameError } from '../p2p/penalty-box.js'
+import { PEER_COOLDOWN_MS } from './constants.js'
 import { BlobNoHolderError } from './errors.js'
 import { RangeFetch } from './fetch-range.js'
 import type { PeerFailure, Transfer, TransferContext } from './transfer.js'
@@ -121,11 +122,11 @@ function classify(err: unknown): PeerFailure {
 function punish(ctx: TransferContext, peer: string, err: unknown, failure: PeerFailure): void {
   if (failure === 'corrupt') {
     ctx.metrics?.verifyFailures.inc()
-    ctx.peers.penalize(peer, 'bad-blob-data', PENALTY['bad-blob-data'])
+    ctx.penalties.penalize(peer, 'bad-blob-data')
   } else if (err instanceof BlobBadResponseError) {
     // a size that disagrees with the announcement may be the author's mistake: no penalty
-    if (err.reason !== 'bad-blob-size') ctx.peers.penalize(peer, err.reason, PENALTY[err.reason])
+    if (err.reason !== 'bad-blob-size') ctx.penalties.penalize(peer, err.reason)
   } else if (err instanceof FrameError && failure === 'bad-response') {
-    ctx.peers.penalize(peer, err.reason, PENALTY.malformed)
+    penalizeFrameError(ctx.penalties, peer, err)
   }
 }

@@ -16,16 +16,16 @@ import {
   hashToBase32,
 } from '../bao/index.js'
 import { toHex } from '../core/codec.js'
-import { RhioError, describeError, hasCode } from '../errors.js'
+import { RhioError, describeError, hasCode } from '../errors/index.js'
+import { AbortGroup, withDeadline } from '../util/abort.js'
 import { FrameError, FramedStream } from '../p2p/framing.js'
 import { peerPublicKey, protocolId } from '../p2p/host.js'
-import type { PeerManager } from '../p2p/peers.js'
+import { penalizeFrameError, type PenaltyBox } from '../p2p/penalty-box.js'
 import { StoreErrorCode, type ObjectStore } from '../store/index.js'
 import {
   BLOB_FRAME_BYTES,
   MAX_REQUEST_BOUNDARIES,
   MAX_REQUEST_BYTES,
-  PENALTY,
   REQUEST_TIMEOUT_MS,
   STREAM_INACTIVITY_MS,
 } from './constants.js'
@@ -53,7 +53,7 @@ export interface InvalidLocation {
 
 export interface BlobProviderInit {
   host: Libp2p
-  peers: Pick<PeerManager, 'penalize'>
+  penalties: PenaltyBox
   networkId: Uint8Array
   store: ObjectStore
   index: BlobIndex
@@ -72,7 +72,8 @@ export class BlobProvider {
   readonly #pages: OutboardPages
   #serving = 0
   #started = false
-  #abort = new AbortController()
+  /** Requests being answered, ended together on stop. */
+  #requests = new AbortGroup()
   readonly #open = new Set<Promise<void>>()
   /** Response bytes sent (iroh-blobs bytes, without framing). */
   servedBytes = 0
@@ -92,7 +93,7 @@ export class BlobProvider {
   async start(): Promise<void> {
     if (this.#started) return
     this.#started = true
-    this.#abort = new AbortController()
+    this.#requests = new AbortGroup()
     const n = this.#o.limits.maxRequests
     await this.#o.host.handle(
       this.protocol,
@@ -111,7 +112,7 @@ export class BlobProvider {
     if (!this.#started) return
     this.#started = false
     await this.#o.host.unhandle(this.protocol).catch(() => {})
-    this.#abort.abort(new RhioError('BLOB_PROVIDER_STOPPED', 'blob provider stopped'))
+    this.#requests.abortAll(new RhioError('BLOB_PROVIDER_STOPPED', 'blob provider stopped'))
     await Promise.allSettled([...this.#open])
   }
 
@@ -123,32 +124,33 @@ export class BlobProvider {
       maxFrameBytes: BLOB_FRAME_BYTES,
       highWaterBytes: BLOB_FRAME_BYTES,
     })
-    const gone = new AbortController()
-    stream.addEventListener('close', () => gone.abort(new Error('stream closed')), { once: true })
-    const signal = AbortSignal.any([gone.signal, this.#abort.signal])
+    const request = this.#requests.add()
+    const signal = request.signal
+    stream.addEventListener('close', () => request.abort(new Error('stream closed')), {
+      once: true,
+    })
     let result: RequestResult
     try {
       result = await this.#serve(peer, framed, signal)
     } catch (err) {
       result = signal.aborted ? 'cancelled' : 'error'
       if (err instanceof FrameError && err.reason !== 'closed') {
-        this.#o.peers.penalize(peer, err.reason, PENALTY.oversized)
+        penalizeFrameError(this.#o.penalties, peer, err)
       } else if (!signal.aborted) {
         this.#o.logger.debug({ peer, err: describeError(err) }, 'blob request failed')
       }
     }
+    request.dispose()
     this.#o.metrics?.requests.inc({ result })
     if (result === 'cancelled' || result === 'error') framed.abort(new Error('blob request ended'))
     else await framed.closeWrite()
   }
 
   async #serve(peer: string, framed: FramedStream, signal: AbortSignal): Promise<RequestResult> {
-    const first = await framed.read(
-      AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
-    )
+    const first = await withDeadline(signal, REQUEST_TIMEOUT_MS, (s) => framed.read(s))
     if (first === undefined) return 'bad-request'
     if (first.length > MAX_REQUEST_BYTES) {
-      this.#o.peers.penalize(peer, 'oversized', PENALTY.oversized)
+      this.#o.penalties.penalize(peer, 'oversized')
       await this.#sendError(framed, 'too-large', `request of ${first.length} bytes`, signal)
       return 'too-large'
     }
@@ -156,7 +158,7 @@ export class BlobProvider {
     try {
       request = decodeGetRequest(first)
     } catch (err) {
-      this.#o.peers.penalize(peer, 'malformed', PENALTY.malformed)
+      this.#o.penalties.penalize(peer, 'malformed')
       await this.#sendError(framed, 'bad-request', describeError(err), signal)
       return 'bad-request'
     }

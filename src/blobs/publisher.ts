@@ -19,9 +19,10 @@ import type { Logger } from 'pino'
 import { computeOutboard, hashToBase32, parseBlobHash } from '../bao/index.js'
 import { toHex } from '../core/codec.js'
 import { digest } from '../core/hash.js'
-import { describeError } from '../errors.js'
+import { describeError } from '../errors/index.js'
+import { pause, Wakeup } from '../util/abort.js'
 import type { AuthorLog } from '../log/author-log.js'
-import { blobLogId } from '../log/kinds.js'
+import { blobLogId } from '../core/selector.js'
 import type { StateStore } from '../state/state-store.js'
 import type { ObjectInfo, ObjectStore } from '../store/index.js'
 import {
@@ -70,7 +71,7 @@ export class BucketPublisher {
   private readonly abort = new AbortController()
   private task: Promise<void> | undefined
   private log: AuthorLog | undefined
-  private wake: (() => void) | undefined
+  private readonly wakeup = new Wakeup()
   imported = 0
 
   constructor(private readonly o: BucketPublisherInit) {}
@@ -91,14 +92,14 @@ export class BucketPublisher {
 
   async stop(): Promise<void> {
     this.abort.abort()
-    this.wake?.()
+    this.wakeup.wake()
     await this.task
     await this.log?.drained().catch(() => {})
   }
 
   /** Polls now instead of waiting for the interval (tests, notifications). */
   poke(): void {
-    this.wake?.()
+    this.wakeup.wake()
   }
 
   private async run(): Promise<void> {
@@ -130,16 +131,7 @@ export class BucketPublisher {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(t)
-        this.wake = undefined
-        resolve()
-      }
-      const t = setTimeout(done, ms)
-      this.wake = done
-      if (this.abort.signal.aborted) done()
-    })
+    return pause(ms, this.abort.signal, this.wakeup)
   }
 
   /** Loads what was imported before (metas) and opens the log (new epoch if the cache was lost). */

@@ -8,14 +8,19 @@
 import type { Libp2p } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { hashEquals, hashToBase32 } from '../bao/index.js'
-import { RhioError, describeError } from '../errors.js'
+import { RhioError, describeError } from '../errors/index.js'
+import { backoffDelay } from '../util/backoff.js'
+import { Listeners } from '../util/listeners.js'
+import { KeyedLock } from '../util/lock.js'
+import { WaitQueue } from '../util/wait-queue.js'
 import { protocolId } from '../p2p/host.js'
-import type { PeerManager } from '../p2p/peers.js'
+import type { PenaltyBox } from '../p2p/penalty-box.js'
+import type { HelloService } from '../sync/hello.js'
 import type { StateStore } from '../state/state-store.js'
 import type { ObjectStore } from '../store/index.js'
 import { MAX_QUEUED_TRANSFERS, RECENT_TRANSFERS, RETRY_MAX_MS, RETRY_MIN_MS } from './constants.js'
 import { BlobHashMismatchError, BlobNoHolderError } from './errors.js'
-import { holdersFromPeers } from './holders.js'
+import { holdersFromHellos } from './holders.js'
 import { checkJob } from './job.js'
 import type { BlobMetrics } from './metrics.js'
 import { Transfer, type PartAttempt, type TransferContext } from './transfer.js'
@@ -34,13 +39,15 @@ export interface TransferManagerLimits {
 
 export interface TransferManagerInit {
   host: Libp2p
-  peers: Pick<PeerManager, 'penalize' | 'list' | 'onHello'>
+  penalties: PenaltyBox
+  /** Who holds what (peers' hellos); new hellos wake transfers that found no holder. */
+  hello: Pick<HelloService, 'list' | 'onHello'>
   networkId: Uint8Array
   store: ObjectStore
   state: StateStore
   /** When given, completed blobs are added so this node serves them at once. */
   index?: BlobIndex
-  /** Default: holdersFromPeers(peers). */
+  /** Default: holdersFromHellos(hello). */
   holders?: HolderFinder
   limits: TransferManagerLimits
   logger: Logger
@@ -60,19 +67,19 @@ export interface TransferFailed {
   error: RhioError
 }
 
-type Listener<T> = (e: T) => void
-
 export class TransferManager {
   readonly #o: TransferManagerInit
   readonly #records: TransferStore
   readonly #ctx: TransferContext
   readonly #jobs = new Map<string, Transfer>()
   readonly #recent: TransferStatus[] = []
-  readonly #locks = new Map<string, Promise<void>>()
-  readonly #roomWaiters = new Set<() => void>()
-  readonly #done = new Set<Listener<TransferDone>>()
-  readonly #failed = new Set<Listener<TransferFailed>>()
-  readonly #attempts = new Set<Listener<PartAttempt>>()
+  /** Calls for one transfer id run one after another (enqueue, cancel). */
+  readonly #locks = new KeyedLock<string>()
+  /** Enqueuers waiting for room in the queue. */
+  readonly #roomWaiters = new WaitQueue<null>()
+  readonly #done: Listeners<TransferDone>
+  readonly #failed: Listeners<TransferFailed>
+  readonly #attempts: Listeners<PartAttempt>
   #active = 0
   #started = false
   #timer: NodeJS.Timeout | undefined
@@ -85,24 +92,35 @@ export class TransferManager {
       partSizeBytes < 5 * 1024 * 1024 ||
       partSizeBytes % 16384 !== 0
     ) {
-      throw new RangeError('partSizeBytes must be a multiple of 16 KiB and at least 5 MiB')
+      throw new RhioError(
+        'BLOB_TRANSFER_CONFIG',
+        'partSizeBytes must be a multiple of 16 KiB and at least 5 MiB',
+      )
     }
     if (!Number.isSafeInteger(maxConcurrentTransfers) || maxConcurrentTransfers < 1) {
-      throw new RangeError('maxConcurrentTransfers must be a positive integer')
+      throw new RhioError(
+        'BLOB_TRANSFER_CONFIG',
+        'maxConcurrentTransfers must be a positive integer',
+      )
     }
     this.#o = init
+    const onError = (err: unknown): void =>
+      init.logger.error({ err: describeError(err) }, 'transfer listener failed')
+    this.#done = new Listeners(onError)
+    this.#failed = new Listeners(onError)
+    this.#attempts = new Listeners(onError)
     this.#records = new TransferStore(init.state)
     this.#ctx = {
       host: init.host,
       protocol: protocolId(init.networkId, 'blobs'),
-      peers: init.peers,
+      penalties: init.penalties,
       store: init.store,
       records: this.#records,
-      holders: init.holders ?? holdersFromPeers(init.peers),
+      holders: init.holders ?? holdersFromHellos(init.hello),
       partSize: partSizeBytes,
       logger: init.logger,
       metrics: init.metrics,
-      onAttempt: (a) => emit(this.#attempts, a, init.logger),
+      onAttempt: (a) => this.#attempts.emit(a),
     }
   }
 
@@ -110,7 +128,7 @@ export class TransferManager {
   async start(): Promise<void> {
     if (this.#started) return
     this.#started = true
-    this.#unsubscribe = this.#o.peers.onHello(() => this.#holdersChanged())
+    this.#unsubscribe = this.#o.hello.onHello(() => this.#holdersChanged())
     for (const { id, record } of await this.#records.loadRecords()) {
       if (this.#jobs.has(id)) continue
       this.#jobs.set(id, new Transfer(id, record.job, record.startedAt))
@@ -191,20 +209,17 @@ export class TransferManager {
     return this.#active
   }
 
-  onDone(fn: Listener<TransferDone>): () => void {
-    this.#done.add(fn)
-    return () => this.#done.delete(fn)
+  onDone(fn: (event: TransferDone) => void): () => void {
+    return this.#done.add(fn)
   }
 
-  onFailed(fn: Listener<TransferFailed>): () => void {
-    this.#failed.add(fn)
-    return () => this.#failed.delete(fn)
+  onFailed(fn: (event: TransferFailed) => void): () => void {
+    return this.#failed.add(fn)
   }
 
   /** Every range request's outcome (which peer, how many verified bytes, why it failed). */
-  onAttempt(fn: Listener<PartAttempt>): () => void {
-    this.#attempts.add(fn)
-    return () => this.#attempts.delete(fn)
+  onAttempt(fn: (event: PartAttempt) => void): () => void {
+    return this.#attempts.add(fn)
   }
 
   #pump(): void {
@@ -243,7 +258,7 @@ export class TransferManager {
         { bucket: job.localBucket, key: job.key, hash: hashToBase32(job.hash), size: job.size },
         'blob transfer complete',
       )
-      emit(this.#done, { job, etag }, this.#o.logger)
+      this.#done.emit({ job, etag })
     } catch (err) {
       if (t.abort.signal.aborted) {
         t.state = 'queued'
@@ -271,15 +286,16 @@ export class TransferManager {
       this.#retire(t)
       this.#records.clear(t.id).catch(() => {})
       this.#o.logger.warn(log, 'blob transfer failed for good')
-      emit(this.#failed, { job, error: err }, this.#o.logger)
+      this.#failed.emit({ job, error: err })
       return
     }
     t.state = 'queued'
     t.waitingForHolder = err instanceof BlobNoHolderError
-    const min = this.#o.retry?.minMs ?? RETRY_MIN_MS
-    const max = this.#o.retry?.maxMs ?? RETRY_MAX_MS
-    const backoff =
-      Math.min(max, min * 2 ** Math.min(t.failures - 1, 16)) * (0.8 + Math.random() * 0.4)
+    const policy = {
+      minMs: this.#o.retry?.minMs ?? RETRY_MIN_MS,
+      maxMs: this.#o.retry?.maxMs ?? RETRY_MAX_MS,
+    }
+    const backoff = backoffDelay(policy, t.failures - 1)
     const retryAt = err instanceof BlobNoHolderError ? err.retryAt : undefined
     t.nextAttemptAt = retryAt ?? Date.now() + backoff
     this.#o.logger.info(
@@ -354,33 +370,17 @@ export class TransferManager {
     const max = this.#o.limits.maxQueued ?? MAX_QUEUED_TRANSFERS
     while (this.#jobs.size >= max) {
       signal?.throwIfAborted()
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          this.#roomWaiters.delete(done)
-          signal?.removeEventListener('abort', done)
-          resolve()
-        }
-        this.#roomWaiters.add(done)
-        signal?.addEventListener('abort', done, { once: true })
-      })
+      await this.#roomWaiters.wait(null, signal).catch(() => undefined)
     }
   }
 
   #wakeRoomWaiters(): void {
-    for (const w of [...this.#roomWaiters]) w()
+    this.#roomWaiters.releaseWhere()
   }
 
   /** Runs `fn` after every earlier call for the same transfer id has settled. */
-  async #locked(id: string, fn: () => Promise<void>): Promise<void> {
-    const prev = this.#locks.get(id) ?? Promise.resolve()
-    const run = prev.then(fn)
-    const tail = run.catch(() => {})
-    this.#locks.set(id, tail)
-    try {
-      await run
-    } finally {
-      if (this.#locks.get(id) === tail) this.#locks.delete(id)
-    }
+  #locked(id: string, fn: () => Promise<void>): Promise<void> {
+    return this.#locks.run(id, fn)
   }
 }
 
@@ -389,14 +389,4 @@ function isPermanent(err: unknown): err is RhioError {
   return (
     err instanceof RhioError && (err.code === 'S3_INVALID_KEY' || err.code === 'S3_META_INVALID')
   )
-}
-
-function emit<T>(listeners: Set<Listener<T>>, e: T, logger: Logger): void {
-  for (const l of listeners) {
-    try {
-      l(e)
-    } catch (err) {
-      logger.error({ err: describeError(err) }, 'transfer listener failed')
-    }
-  }
 }

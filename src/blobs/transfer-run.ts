@@ -20,7 +20,7 @@ import {
 import { GroupTreeBuilder } from '../bao/group-tree.js'
 import { yieldToEventLoop } from '../bao/yield.js'
 import { toHex } from '../core/codec.js'
-import { hasCode } from '../errors.js'
+import { hasCode } from '../errors/index.js'
 import { MAX_PART_NUMBER, StoreErrorCode, decodeBaoMeta, encodeBaoMeta } from '../store/index.js'
 import { META_CONTENT_TYPE, metaKey, outboardKey } from '../store/layout.js'
 import { SINGLE_PUT_MAX_BYTES } from './constants.js'

@@ -5,7 +5,7 @@
 import type { Libp2p, Stream } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { hashToBase32 } from '../bao/index.js'
-import type { PeerManager } from '../p2p/peers.js'
+import type { PenaltyBox } from '../p2p/penalty-box.js'
 import type { ObjectStore } from '../store/index.js'
 import { PREDIAL_MAX_AGE_MS } from './constants.js'
 import { dialBlobs } from './fetch-range.js'
@@ -36,7 +36,7 @@ export type PeerFailure = 'corrupt' | 'busy' | 'not-found' | 'bad-response' | 'e
 export interface TransferContext {
   host: Libp2p
   protocol: string
-  peers: Pick<PeerManager, 'penalize'>
+  penalties: Pick<PenaltyBox, 'penalize'>
   store: ObjectStore
   records: TransferStore
   holders: HolderFinder
@@ -104,15 +104,15 @@ export class Transfer {
 
   status(): TransferStatus {
     return {
-      local_bucket: this.job.localBucket,
+      localBucket: this.job.localBucket,
       key: this.job.key,
       hash: hashToBase32(this.job.hash),
       size: this.job.size,
       done: this.done,
       peer: this.peer,
       state: this.state,
-      started_at: this.startedAt,
-      last_error: this.lastError,
+      startedAt: this.startedAt,
+      lastError: this.lastError,
     }
   }
 }

@@ -44,15 +44,15 @@ export interface TransferJob {
 export type TransferState = 'queued' | 'downloading' | 'completing' | 'done' | 'failed'
 
 export interface TransferStatus {
-  local_bucket: string
+  localBucket: string
   key: string
   hash: string
   size: number
   done: number
   peer: string | null
   state: TransferState
-  started_at: number
-  last_error: string | null
+  startedAt: number
+  lastError: string | null
 }
 
 /** Finds peers that may hold a blob of (author, remote bucket), best first. */

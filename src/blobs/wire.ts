@@ -10,7 +10,7 @@
  *
  * Frames are FramedStream frames (LEB128 length prefix), at most BLOB_FRAME_BYTES long.
  */
-import { RhioError } from '../errors.js'
+import { RhioError } from '../errors/index.js'
 import { BLOB_FRAME_BYTES } from './constants.js'
 
 export const FRAME_DATA = 0

@@ -2,8 +2,8 @@
 // The flag caps V8's young generation (default up to 48 MiB) so streaming
 // gigabytes of blobs stays within a 64 MiB memory budget (docs/OPERATIONS.md).
 // Entry point of the `rhio` command. The polyfill must load before libp2p.
-import '../polyfill.js'
-import { describeError } from '../errors.js'
+import '../util/polyfill.js'
+import { describeError } from '../errors/index.js'
 import { EXIT } from './exit-codes.js'
 import { processIO } from './io.js'
 import { main } from './program.js'

@@ -6,7 +6,7 @@
  * ordered shutdown with a 10 s deadline; a second signal forces exit 1.
  */
 import { ConfigError, ownKeyViolations, type LoadedConfig } from '../config/index.js'
-import { describeError } from '../errors.js'
+import { describeError } from '../errors/index.js'
 import { loadIdentity, type NodeIdentity } from '../identity/index.js'
 import { chooseLogFormat, LoggerFactory } from '../logging/index.js'
 import { RhioNode, SHUTDOWN_DEADLINE_MS } from '../node/index.js'

@@ -3,7 +3,7 @@
  * error type that carries all of them.
  */
 import type { z } from 'zod'
-import { RhioError } from '../errors.js'
+import { RhioError, type ConfigErrorCode } from '../errors/index.js'
 import { keysAt, suggestKey } from './keys.js'
 import type { Violation } from './rules.js'
 
@@ -90,11 +90,15 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 /** A configuration that cannot be used; lists every violation. Exit code 2. */
-export class ConfigError extends RhioError {
+export class ConfigError extends RhioError<ConfigErrorCode> {
   readonly violations: readonly Violation[]
   readonly file: string | null
 
-  constructor(violations: Violation[], file: string | null, code = 'CONFIG_INVALID') {
+  constructor(
+    violations: Violation[],
+    file: string | null,
+    code: ConfigErrorCode = 'CONFIG_INVALID',
+  ) {
     const where = file ? ` in ${file}` : ''
     const n = violations.length
     super(

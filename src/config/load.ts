@@ -9,7 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
-import { RhioError } from '../errors.js'
+import { RhioError } from '../errors/index.js'
 import { applyCredentialEnv } from './credentials-env.js'
 import { ConfigError, issueViolations } from './issues.js'
 import { crossEntryViolations, type Violation } from './rules.js'

@@ -4,7 +4,7 @@
  * strings. Explicit and canonical: one value has exactly one encoding, and the
  * reader rejects non-minimal varints, truncation and trailing bytes.
  */
-import { RhioError } from '../errors.js'
+import { RhioError } from '../errors/index.js'
 
 export class DecodeError extends RhioError {
   constructor(message: string) {

@@ -14,7 +14,7 @@
  * listeners; more get 503.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { HealthModel } from '../node/health.js'
+import type { HealthModel } from '../component/index.js'
 
 /** Fast enough that a progress bar moves smoothly, cheap enough to ignore (one snapshot per tick). */
 export const EVENTS_CHECK_INTERVAL_MS = 250

@@ -1,4 +1,3 @@
-export { createMetrics, LABEL, LABEL_VALUE, METRIC, Registry, type RhioMetrics } from './metrics.js'
 export {
   createHttpServer,
   HttpServer,

@@ -9,9 +9,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
-import { describeError, RhioError } from '../errors.js'
-import type { Component } from '../node/component.js'
-import type { HealthModel } from '../node/health.js'
+import { describeError, RhioError } from '../errors/index.js'
+import type { Component } from '../component/index.js'
+import type { HealthModel } from '../component/index.js'
 import { HealthEvents, type HealthEventsInit } from './health-events.js'
 import { serveStatusPage } from './status-page.js'
 

@@ -8,7 +8,7 @@
 import { randomBytes, type KeyObject } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { RhioError } from '../errors.js'
+import { RhioError } from '../errors/index.js'
 import { privateKeyFromSeed, rawPublicKey, SEED_BYTES, signEd25519 } from './ed25519.js'
 
 export class NodeIdentity {

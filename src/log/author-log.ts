@@ -9,7 +9,7 @@
  */
 import { signBatch, type Signer } from '../core/batch.js'
 import { entrySize, type Entry } from '../core/entry.js'
-import { RhioError } from '../errors.js'
+import { RhioError } from '../errors/index.js'
 import { leavesOf, type FrameStore } from './frame-store.js'
 
 export interface AuthorLogOptions {

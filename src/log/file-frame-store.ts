@@ -25,7 +25,8 @@ import { writeSync } from 'node:fs'
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises'
 import type { Logger } from 'pino'
 import { concatBytes } from '../core/codec.js'
-import { RhioError } from '../errors.js'
+import { RhioError } from '../errors/index.js'
+import { SerialQueue } from '../util/lock.js'
 import { HeadSignal, type FrameStore, type LogInfo, type StoredBatch } from './frame-store.js'
 import { logDirOf, syncDir, writeFileAtomic } from './file-layout.js'
 import type { FrameStoreFactory } from './registry.js'
@@ -101,7 +102,8 @@ export class FileFrameStore implements FrameStore {
   private writer: FileHandle | undefined
   private readonly signal = new HeadSignal()
   private readonly cache: TailCache
-  private lock: Promise<unknown> = Promise.resolve()
+  /** Appends, advances, restarts and close run one at a time. */
+  private readonly lock = new SerialQueue()
   private closing: Promise<void> | undefined
   private failure: RhioError | undefined
   /** Changes when the stored chain is replaced (restart). */
@@ -219,9 +221,7 @@ export class FileFrameStore implements FrameStore {
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.lock.then(fn)
-    this.lock = run.catch(() => undefined)
-    return run
+    return this.lock.run(fn)
   }
 
   private checkWritable(): void {

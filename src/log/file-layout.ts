@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto'
 import { open, readFile, readdir, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fromHex, toHex } from '../core/codec.js'
-import type { LogKind } from '../p2p/messages.js'
+import type { LogKind } from '../core/selector.js'
 import type { LogInfo } from './frame-store.js'
 
 export const LOG_META_FILE = 'log.json'

@@ -8,7 +8,8 @@
 import type { SignedBatch } from '../core/batch.js'
 import { leafHash } from '../core/hash.js'
 import { entryContext } from '../core/entry.js'
-import type { LogKind } from '../p2p/messages.js'
+import type { LogKind } from '../core/selector.js'
+import { WaitQueue } from '../util/wait-queue.js'
 
 export interface LogInfo {
   author: Uint8Array
@@ -50,39 +51,21 @@ export function leavesOf(batch: SignedBatch): Uint8Array[] {
 
 /** Notifies waiters when the head moves. Shared by store implementations. */
 export class HeadSignal {
-  private waiters = new Set<{ seq: number; resolve: () => void }>()
+  /** Waiters by the seq the head must pass. */
+  private readonly waiters = new WaitQueue<number>()
 
   notify(head: number): void {
-    for (const w of this.waiters) {
-      if (head > w.seq) {
-        this.waiters.delete(w)
-        w.resolve()
-      }
-    }
+    this.waiters.releaseWhere((seq) => head > seq)
   }
 
-  wait(seq: number, head: number, signal: AbortSignal): Promise<void> {
-    if (head > seq || signal.aborted) return Promise.resolve()
-    return new Promise((resolve) => {
-      const w = {
-        seq,
-        resolve: () => {
-          signal.removeEventListener('abort', onAbort)
-          resolve()
-        },
-      }
-      const onAbort = (): void => {
-        this.waiters.delete(w)
-        resolve()
-      }
-      this.waiters.add(w)
-      signal.addEventListener('abort', onAbort, { once: true })
-    })
+  /** Resolves once the head passes `seq`, or when `signal` aborts (never rejects). */
+  async wait(seq: number, head: number, signal: AbortSignal): Promise<void> {
+    if (head > seq || signal.aborted) return
+    await this.waiters.wait(seq, signal).catch(() => undefined)
   }
 
   releaseAll(): void {
-    for (const w of this.waiters) w.resolve()
-    this.waiters.clear()
+    this.waiters.releaseWhere()
   }
 }
 

@@ -4,9 +4,10 @@
  * advertises in hello messages.
  */
 import { equalBytes, toHex } from '../core/codec.js'
-import type { LogKind, Selector } from '../p2p/messages.js'
+import type { LogKind, Selector } from '../core/selector.js'
+import { Listeners } from '../util/listeners.js'
 import type { FrameStore, LogInfo } from './frame-store.js'
-import { selectorCovers, selectorMatchesLog } from './kinds.js'
+import { selectorCovers, selectorMatchesLog } from '../core/selector.js'
 
 export type FrameStoreFactory = (info: LogInfo) => Promise<FrameStore>
 
@@ -14,7 +15,7 @@ export class LogRegistry {
   private readonly stores = new Map<string, Map<string, FrameStore>>()
   private readonly pendingCreates = new Map<string, Promise<FrameStore>>()
   private readonly holdings: Selector[] = []
-  private readonly listeners = new Set<(store: FrameStore) => void>()
+  private readonly listeners = new Listeners<FrameStore>()
 
   constructor(
     readonly localAuthor: Uint8Array,
@@ -78,7 +79,7 @@ export class LogRegistry {
         if (!m) this.stores.set(k, (m = new Map()))
         m.set(info.logId, store)
         this.pendingCreates.delete(pk)
-        for (const l of this.listeners) l(store)
+        this.listeners.emit(store)
         return store
       })
       this.pendingCreates.set(pk, p)
@@ -87,8 +88,7 @@ export class LogRegistry {
   }
 
   onNewLog(fn: (store: FrameStore) => void): () => void {
-    this.listeners.add(fn)
-    return () => this.listeners.delete(fn)
+    return this.listeners.add(fn)
   }
 
   async close(): Promise<void> {

@@ -7,7 +7,7 @@
  */
 import { pino, type DestinationStream, type Logger } from 'pino'
 import pretty from 'pino-pretty'
-import { RhioError } from '../errors.js'
+import { RhioError } from '../errors/index.js'
 import { parseLogLevel, type LevelPolicy } from './levels.js'
 
 export type { Logger } from 'pino'

@@ -12,7 +12,6 @@
  * connection is made and listeners see Closed → Connected; they must then take
  * `connection` again.
  */
-import { setTimeout as sleep } from 'node:timers/promises'
 import {
   connect,
   nkeyAuthenticator,
@@ -25,9 +24,12 @@ import {
 import type { Logger } from 'pino'
 import type { Config } from '../config/index.js'
 import { parseNatsEndpoints } from '../config/index.js'
-import { describeError } from '../errors.js'
-import type { Component } from '../node/component.js'
-import type { HealthModel, NatsState, NatsStatus } from '../node/health.js'
+import { describeError } from '../errors/index.js'
+import type { Component, HealthModel, NatsState, NatsStatus } from '../component/index.js'
+import { sleep } from '../util/abort.js'
+import { Backoff } from '../util/backoff.js'
+import { Listeners } from '../util/listeners.js'
+import { WaitQueue } from '../util/wait-queue.js'
 
 /** Reconnect backoff: first retry after ~MIN, doubling, capped (jittered) at MAX. */
 export const NATS_RECONNECT_MIN_MS = 250
@@ -49,12 +51,6 @@ export interface NatsConnectionInit {
   maxReconnectDelayMs?: number
 }
 
-/** Equal-jitter exponential backoff: half fixed, half random, capped. */
-export function backoffDelay(attempt: number, minMs: number, maxMs: number): number {
-  const base = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 20))
-  return Math.round(base / 2 + (Math.random() * base) / 2)
-}
-
 /** The authenticator for `nats.credentials` (undefined without credentials). */
 export function natsAuthenticator(creds: Config['nats']['credentials']): Authenticator | undefined {
   if (!creds) return undefined
@@ -66,25 +62,22 @@ export function natsAuthenticator(creds: Config['nats']['credentials']): Authent
   return undefined
 }
 
-type Listener = (state: NatsState) => void
-
 export class NatsConnectionComponent implements Component {
   readonly name = 'nats'
   private nc: NatsConnection | undefined
   private ac: AbortController | undefined
-  private attempt = 0
+  /** Reconnects of the client (nats.js asks before each dial). */
+  private readonly reconnects: Backoff
   private nextDelay: number
   private state: NatsState
-  private readonly listeners = new Set<Listener>()
-  private readonly waiters = new Set<{
-    resolve: (nc: NatsConnection) => void
-    reject: (err: Error) => void
-  }>()
+  private readonly listeners = new Listeners<NatsState>()
+  private readonly waiters = new WaitQueue<null>()
   private readonly servers: string[]
 
   constructor(private readonly init: NatsConnectionInit) {
     this.servers = parseNatsEndpoints(init.nats.endpoint)
-    this.nextDelay = init.minReconnectDelayMs ?? NATS_RECONNECT_MIN_MS
+    this.reconnects = new Backoff(this.policy())
+    this.nextDelay = this.policy().minMs
     this.state = { status: 'Connecting', server: null, lastError: null, since: Date.now() }
   }
 
@@ -98,41 +91,24 @@ export class NatsConnectionComponent implements Component {
   }
 
   /** Calls `listener` on every state change; returns an unsubscribe function. */
-  onState(listener: Listener): () => void {
-    this.listeners.add(listener)
-    return () => this.listeners.delete(listener)
+  onState(listener: (state: NatsState) => void): () => void {
+    return this.listeners.add(listener)
   }
 
   /** Resolves with the connection once connected; rejects when `signal` aborts or on stop(). */
-  connected(signal?: AbortSignal): Promise<NatsConnection> {
-    const nc = this.nc
-    if (nc && this.state.status === 'Connected') return Promise.resolve(nc)
-    if (this.ac?.signal.aborted) return Promise.reject(new Error('nats connection stopped'))
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        resolve: (c: NatsConnection): void => {
-          signal?.removeEventListener('abort', onAbort)
-          resolve(c)
-        },
-        reject: (err: Error): void => {
-          signal?.removeEventListener('abort', onAbort)
-          reject(err)
-        },
-      }
-      const onAbort = (): void => {
-        this.waiters.delete(waiter)
-        reject(signal?.reason ?? new Error('aborted'))
-      }
-      if (signal?.aborted) return onAbort()
-      signal?.addEventListener('abort', onAbort, { once: true })
-      this.waiters.add(waiter)
-    })
+  async connected(signal?: AbortSignal): Promise<NatsConnection> {
+    for (;;) {
+      const nc = this.nc
+      if (nc && this.state.status === 'Connected') return nc
+      if (this.ac?.signal.aborted) throw new Error('nats connection stopped')
+      await this.waiters.wait(null, signal)
+    }
   }
 
-  private wakeWaiters(nc: NatsConnection): void {
-    for (const w of [...this.waiters]) {
-      this.waiters.delete(w)
-      w.resolve(nc)
+  private policy(): { minMs: number; maxMs: number } {
+    return {
+      minMs: this.init.minReconnectDelayMs ?? NATS_RECONNECT_MIN_MS,
+      maxMs: this.init.maxReconnectDelayMs ?? NATS_RECONNECT_MAX_MS,
     }
   }
 
@@ -148,16 +124,14 @@ export class NatsConnectionComponent implements Component {
     const ac = this.ac
     if (!ac || ac.signal.aborted) return
     ac.abort()
-    for (const w of [...this.waiters]) {
-      this.waiters.delete(w)
-      w.reject(new Error('nats connection stopped'))
-    }
+    this.waiters.rejectAll(new Error('nats connection stopped'))
     const nc = this.nc
     this.nc = undefined
     if (nc && !nc.isClosed()) {
       const drained = nc.drain().catch(() => undefined)
-      const timer = sleep(NATS_DRAIN_TIMEOUT_MS, undefined, { ref: false })
-      await Promise.race([drained, timer])
+      const timeout = new AbortController()
+      await Promise.race([drained, sleep(NATS_DRAIN_TIMEOUT_MS, timeout.signal).catch(() => {})])
+      timeout.abort()
       if (!nc.isClosed()) await nc.close().catch(() => undefined)
     }
     // A connect attempt still waiting for its next try is not awaited: it
@@ -166,8 +140,6 @@ export class NatsConnectionComponent implements Component {
   }
 
   private options(signal: AbortSignal): NodeConnectionOptions {
-    const min = this.init.minReconnectDelayMs ?? NATS_RECONNECT_MIN_MS
-    const max = this.init.maxReconnectDelayMs ?? NATS_RECONNECT_MAX_MS
     const auth = natsAuthenticator(this.init.nats.credentials)
     return {
       servers: this.servers,
@@ -184,7 +156,7 @@ export class NatsConnectionComponent implements Component {
       // refuse to dial once stopping.
       reconnectToServer: () => {
         if (signal.aborted) throw new Error('nats connection stopped')
-        this.nextDelay = backoffDelay(this.attempt++, min, max)
+        this.nextDelay = this.reconnects.next()
         return null
       },
       reconnectDelayHandler: () => this.nextDelay,
@@ -193,7 +165,7 @@ export class NatsConnectionComponent implements Component {
   }
 
   private async connectLoop(signal: AbortSignal): Promise<void> {
-    let failures = 0
+    const failures = new Backoff(this.policy())
     while (!signal.aborted) {
       this.setState('Connecting', this.state.lastError)
       try {
@@ -209,10 +181,8 @@ export class NatsConnectionComponent implements Component {
         const msg = describeError(err)
         this.init.logger.warn({ err: msg, servers: this.servers }, 'nats: cannot connect')
         this.setState('Connecting', msg)
-        const min = this.init.minReconnectDelayMs ?? NATS_RECONNECT_MIN_MS
-        const max = this.init.maxReconnectDelayMs ?? NATS_RECONNECT_MAX_MS
         try {
-          await sleep(backoffDelay(failures++, min, max), undefined, { signal })
+          await sleep(failures.next(), signal)
         } catch {
           return
         }
@@ -225,7 +195,7 @@ export class NatsConnectionComponent implements Component {
     this.resetBackoff()
     this.init.logger.info({ server: nc.getServer() }, 'nats: connected')
     this.setState('Connected', null, nc.getServer())
-    this.wakeWaiters(nc)
+    this.waiters.releaseWhere()
     void this.watch(nc)
     void nc.closed().then((err) => {
       if (signal.aborted || this.nc !== nc) return
@@ -251,7 +221,7 @@ export class NatsConnectionComponent implements Component {
           this.resetBackoff()
           log.info({ server: s.server }, 'nats: reconnected')
           this.setState('Connected', null, s.server)
-          this.wakeWaiters(nc)
+          this.waiters.releaseWhere()
           break
         case 'error':
           log.warn({ err: describeError(s.error) }, 'nats: server error')
@@ -273,8 +243,8 @@ export class NatsConnectionComponent implements Component {
   }
 
   private resetBackoff(): void {
-    this.attempt = 0
-    this.nextDelay = this.init.minReconnectDelayMs ?? NATS_RECONNECT_MIN_MS
+    this.reconnects.reset()
+    this.nextDelay = this.policy().minMs
   }
 
   private setState(status: NatsStatus, lastError: string | null, server?: string): void {
@@ -292,7 +262,7 @@ export class NatsConnectionComponent implements Component {
       lastError: next.lastError,
     })
     if (prev.status !== next.status || prev.lastError !== next.lastError) {
-      for (const l of this.listeners) l({ ...next })
+      this.listeners.emit({ ...next })
     }
   }
 }

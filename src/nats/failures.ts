@@ -11,7 +11,7 @@ import {
   PermissionViolationError,
   TimeoutError,
 } from '@nats-io/transport-node'
-import { RhioError, describeError } from '../errors.js'
+import { RhioError, describeError } from '../errors/index.js'
 
 /** Why a JetStream publish failed. Every reason is retried by the sink. */
 export type PublishFailureReason =

@@ -24,7 +24,7 @@
  */
 import { Buffer, isAscii, isUtf8 } from 'node:buffer'
 import type { Match, Msg, MsgHdrs } from '@nats-io/transport-node'
-import { RhioError } from '../errors.js'
+import { RhioError } from '../errors/index.js'
 
 /** Header lines in wire order. Names keep their case; repeated names repeat. */
 export type HeaderList = Array<[name: string, value: string]>

@@ -28,7 +28,7 @@ import {
   type NatsConnection,
   type Subscription,
 } from '@nats-io/transport-node'
-import { RhioError, describeError } from '../errors.js'
+import { RhioError, describeError } from '../errors/index.js'
 import { messageHeaders, type HeaderList } from './headers.js'
 
 export interface PulledMessage {

@@ -41,17 +41,19 @@ import {
   type Status,
   type Subscription,
 } from '@nats-io/transport-node'
-import { RhioError, describeError } from '../errors.js'
+import { RhioError, describeError } from '../errors/index.js'
 import {
   classifyPublishError,
   PUBLISH_FAILURE_REASONS,
   type PublishFailureReason,
 } from './failures.js'
 import { isJetStreamControlHeader, WireHeaders, type HeaderList } from './headers.js'
-import { Backoff, sleep, type BackoffOptions } from './retry.js'
-import { Listeners, type ComponentHealth } from './status.js'
+import { Backoff, type BackoffPolicy } from '../util/backoff.js'
+import { Wakeup, withDeadline } from '../util/abort.js'
+import type { ItemState } from '../component/index.js'
+import { Listeners } from '../util/listeners.js'
 import { validatePublishSubject } from './subjects.js'
-import { WaitQueue } from './waiters.js'
+import { WaitQueue } from '../util/wait-queue.js'
 
 export interface SinkMessage {
   subject: string
@@ -72,7 +74,7 @@ export interface JetStreamSinkInit {
   /** Ack timeout per publish. Default 5 s. */
   publishTimeoutMs?: number
   /** Delay before re-sending after a failure. Default 100 ms .. 5 s. */
-  retry?: BackoffOptions
+  retry?: BackoffPolicy
 }
 
 export interface JetStreamSinkComponents {
@@ -80,7 +82,7 @@ export interface JetStreamSinkComponents {
 }
 
 export type SinkEvent =
-  | { type: 'status'; health: ComponentHealth }
+  | { type: 'status'; health: ItemState }
   | { type: 'acked'; upTo: number }
   | { type: 'failure'; reason: PublishFailureReason; code: string; error: string; index: number }
   | { type: 'retry'; delayMs: number; fromIndex: number; attempt: number }
@@ -169,8 +171,9 @@ export class JetStreamSink {
   private disconnected = false
   private readonly connectWaiters = new WaitQueue<null>()
   private statusIter: AsyncIterable<Status> | undefined
-  private kick: (() => void) | undefined
-  private current: ComponentHealth = { status: 'Unknown', lastError: null, lastCheckTime: null }
+  /** Cuts a retry wait short (a reconnect to NATS). */
+  private readonly wakeup = new Wakeup()
+  private current: ItemState = { status: 'Unknown', lastError: null, lastCheckTime: null }
   private counters = {
     written: 0,
     acked: 0,
@@ -215,7 +218,7 @@ export class JetStreamSink {
         else if (s.type === 'reconnect') {
           this.disconnected = false
           this.connectWaiters.releaseWhere(() => true)
-          this.kick?.()
+          this.wakeup.wake()
         }
       }
     })().catch(() => {
@@ -235,11 +238,12 @@ export class JetStreamSink {
       this.stopping = true
       this.roomWaiters.rejectAll(new RhioError('NATS_SINK_STOPPED', 'sink stopped'))
     }
-    const deadline = AbortSignal.timeout(opts.timeoutMs ?? DEFAULTS.stopTimeoutMs)
     try {
-      await this.flush({
-        signal: opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline,
-      })
+      await withDeadline(
+        opts.signal ?? new AbortController().signal,
+        opts.timeoutMs ?? DEFAULTS.stopTimeoutMs,
+        (signal) => this.flush({ signal }),
+      )
     } catch {
       // Deadline reached: unacked messages stay unacked; the caller resends them later.
     }
@@ -296,7 +300,7 @@ export class JetStreamSink {
     return this.waitForAck(this.lastIndex, opts)
   }
 
-  health(): ComponentHealth {
+  health(): ItemState {
     return { ...this.current }
   }
 
@@ -525,7 +529,7 @@ export class JetStreamSink {
         'NATS_REORDERED',
         `message ${e.index} on ${e.subject} was stored as seq ${e.seq}, before an earlier message (seq ${laterSeq})`,
       )
-      this.setHealth(this.current.status === 'Unknown' ? 'Active' : this.current.status, err)
+      this.setHealth(this.current.status === 'Inactive' ? 'Inactive' : 'Active', err)
       this.listeners.emit({
         type: 'reordered',
         subject: e.subject,
@@ -598,15 +602,7 @@ export class JetStreamSink {
   }
 
   private async pause(ms: number, signal: AbortSignal): Promise<void> {
-    const kick = new AbortController()
-    this.kick = () => kick.abort()
-    try {
-      await sleep(ms, AbortSignal.any([signal, kick.signal]))
-    } catch (err) {
-      if (signal.aborted) throw err
-    } finally {
-      this.kick = undefined
-    }
+    await this.wakeup.sleep(ms, signal)
   }
 
   private setHealth(status: 'Active' | 'Inactive', error?: RhioError): void {

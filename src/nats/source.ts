@@ -13,12 +13,14 @@
  */
 import { jetstreamManager, JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream'
 import { TimeoutError, type NatsConnection, type Status } from '@nats-io/transport-node'
-import { RhioError, describeError } from '../errors.js'
+import { RhioError, describeError } from '../errors/index.js'
 import { findCause } from './failures.js'
 import type { HeaderList } from './headers.js'
 import { PullSession, type PulledMessage, type SessionEnd, type SessionEndReason } from './pull.js'
-import { Backoff, sleep, type BackoffOptions } from './retry.js'
-import { Listeners, type ComponentHealth } from './status.js'
+import { Backoff, type BackoffPolicy } from '../util/backoff.js'
+import { linkSignals, Wakeup } from '../util/abort.js'
+import type { ItemState } from '../component/index.js'
+import { Listeners } from '../util/listeners.js'
 import { validateFilterSubject } from './subjects.js'
 
 export interface SourceMessage {
@@ -62,7 +64,7 @@ export interface JetStreamSourceInit {
    */
   inactiveThresholdMs?: number
   /** Delay between attempts while the stream is missing or NATS fails. Default 1 s .. 10 s. */
-  retry?: BackoffOptions
+  retry?: BackoffPolicy
   /** JetStream API prefix. Default `$JS.API`. */
   apiPrefix?: string
 }
@@ -72,7 +74,7 @@ export interface JetStreamSourceComponents {
 }
 
 export type SourceEvent =
-  | { type: 'status'; health: ComponentHealth }
+  | { type: 'status'; health: ItemState }
   | { type: 'consumer-created'; consumer: string; startSeq: number; pending: number }
   | {
       type: 'consumer-ended'
@@ -107,7 +109,7 @@ const DEFAULTS = {
 
 export class JetStreamSource implements AsyncIterable<SourceMessage> {
   private readonly nc: NatsConnection
-  private readonly init: Required<Omit<JetStreamSourceInit, 'retry'>> & { retry: BackoffOptions }
+  private readonly init: Required<Omit<JetStreamSourceInit, 'retry'>> & { retry: BackoffPolicy }
   private readonly listeners = new Listeners<SourceEvent>()
   private readonly backoff: Backoff
   private readonly stopper = new AbortController()
@@ -120,9 +122,10 @@ export class JetStreamSource implements AsyncIterable<SourceMessage> {
   private reading = false
   private failedSessions = 0
   private statusIter: AsyncIterable<Status> | undefined
-  private kick: (() => void) | undefined
+  /** Cuts a retry wait short (a reconnect to NATS). */
+  private readonly wakeup = new Wakeup()
   private disconnected = false
-  private current: ComponentHealth = { status: 'Unknown', lastError: null, lastCheckTime: null }
+  private current: ItemState = { status: 'Unknown', lastError: null, lastCheckTime: null }
   private counters: SourceStats = {
     delivered: 0,
     consumersCreated: 0,
@@ -176,7 +179,7 @@ export class JetStreamSource implements AsyncIterable<SourceMessage> {
           this.setHealth('Inactive', err)
         } else if (s.type === 'reconnect') {
           this.disconnected = false
-          this.kick?.()
+          this.wakeup.wake()
         }
       }
     })().catch(() => {
@@ -205,7 +208,7 @@ export class JetStreamSource implements AsyncIterable<SourceMessage> {
     return this.finished
   }
 
-  health(): ComponentHealth {
+  health(): ItemState {
     return { ...this.current }
   }
 
@@ -228,9 +231,10 @@ export class JetStreamSource implements AsyncIterable<SourceMessage> {
       throw new RhioError('NATS_SOURCE_BUSY', 'read() called while another read is pending')
     this.reading = true
     this.start()
-    const signal = opts.signal
-      ? AbortSignal.any([opts.signal, this.stopper.signal])
-      : this.stopper.signal
+    // read() is called in a loop: a linked signal detached after each call, not
+    // AbortSignal.any, which leaves a reference on both sources every time
+    const linked = opts.signal ? linkSignals(opts.signal, this.stopper.signal) : undefined
+    const signal = linked?.signal ?? this.stopper.signal
     try {
       for (;;) {
         if (this.finished || this.stopper.signal.aborted) return null
@@ -252,6 +256,7 @@ export class JetStreamSource implements AsyncIterable<SourceMessage> {
       throw err
     } finally {
       this.reading = false
+      linked?.dispose()
     }
   }
 
@@ -386,15 +391,7 @@ export class JetStreamSource implements AsyncIterable<SourceMessage> {
   private async pause(signal: AbortSignal, error: string, code: string): Promise<void> {
     const delayMs = this.backoff.next()
     this.listeners.emit({ type: 'retry', error, code, delayMs })
-    const kick = new AbortController()
-    this.kick = () => kick.abort()
-    try {
-      await sleep(delayMs, AbortSignal.any([signal, kick.signal]))
-    } catch (err) {
-      if (signal.aborted) throw err
-    } finally {
-      this.kick = undefined
-    }
+    await this.wakeup.sleep(delayMs, signal)
   }
 
   private sessionEnded(session: PullSession, end: SessionEnd): void {

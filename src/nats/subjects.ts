@@ -1,4 +1,4 @@
-import { RhioError } from '../errors.js'
+import { RhioError } from '../errors/index.js'
 
 /**
  * NATS subject checks. Tokens are separated by `.`, must be non-empty and may

@@ -1,26 +1,35 @@
 /**
- * The composition root: one rhio node is an ordered list of components.
+ * The composition root: one rhio node is an ordered list of components, each
+ * built here with its collaborators.
  *
- *   http         GET /health, GET /metrics (first up, last down, so probes see shutdown)
+ *   http         GET /health, /metrics, the status page (first up, last down, so probes see shutdown)
  *   nats         connection to the local NATS server (background, retried forever)
  *   stream-check periodic JetStream stream checks for /health
- *   …            later: p2p host, message replication, blob replication (add())
+ *   state        durable state (NATS KV or data_dir): heights, transfer progress, epochs
+ *   p2p          libp2p host, peers, sync protocol, frame caches under data_dir/logs
+ *   messages     NATS subjects: publishers (stream → log) and subscribers (log → stream)
+ *   blobs        S3 buckets: publishers, subscribers, transfers, provider
  *
- * start() starts them in this order; stop() stops them in reverse order within
- * a deadline, logging each step.
+ * start() starts them in this order; stop() first lets each (in reverse order)
+ * stop taking new work, then stops them in reverse order within a deadline,
+ * logging each step.
  */
 import { Registry } from 'prom-client'
+import { createMetrics, HealthModel, type Component, type RhioMetrics } from '../component/index.js'
 import type { Config } from '../config/index.js'
-import { describeError, RhioError } from '../errors.js'
+import { networkIdHash } from '../core/network-id.js'
+import { describeError, RhioError } from '../errors/index.js'
+import { peersSection, syncSection, transfersSection } from '../http/health-sections.js'
 import { createHttpServer, type HttpServer } from '../http/server.js'
-import { createMetrics, type RhioMetrics } from '../http/metrics.js'
 import type { NodeIdentity } from '../identity/index.js'
 import type { Logger, LoggerFactory } from '../logging/index.js'
 import { NatsConnectionComponent } from '../nats/connection.js'
-import { ReplicationComponent } from '../replication/component.js'
-import type { Component } from './component.js'
-import { HealthModel } from './health.js'
-import { StreamCheckComponent } from './stream-check.js'
+import { StreamCheckComponent } from '../nats/stream-check.js'
+import { BlobReplication } from '../replication/blobs.js'
+import { MessageReplication } from '../replication/messages.js'
+import { P2PComponent } from './p2p-component.js'
+import { StateComponent } from './state-component.js'
+import { timeLimit } from '../util/abort.js'
 import { RHIO_VERSION } from './version.js'
 
 /** Graceful shutdown must finish within this time (Kubernetes grants 30 s by default). */
@@ -60,7 +69,10 @@ export class RhioNode implements AsyncDisposable {
   readonly health: HealthModel
   readonly http: HttpServer
   readonly nats: NatsConnectionComponent
-  readonly replication: ReplicationComponent
+  readonly state: StateComponent
+  readonly p2p: P2PComponent
+  readonly messages: MessageReplication
+  readonly blobs: BlobReplication
   private readonly log: Logger
   private readonly components: Component[] = []
   private readonly started: Component[] = []
@@ -99,17 +111,55 @@ export class RhioNode implements AsyncDisposable {
         ? { intervalMs: init.streamCheckIntervalMs }
         : {}),
     })
-    this.replication = new ReplicationComponent({
-      config: init.config,
-      identity: init.identity,
-      logs: init.logs,
-      registry: this.registry,
-      metrics: this.metrics,
-      health: this.health,
-      nats: this.nats,
-      ...(init.heartbeatMs !== undefined ? { heartbeatMs: init.heartbeatMs } : {}),
+    const { logs, config } = init
+    const shared = { health: this.health, metrics: this.metrics, registry: this.registry, logs }
+    this.state = new StateComponent({ nats: this.nats, logs }, config)
+    this.p2p = new P2PComponent(
+      { identity: init.identity, state: this.state.store, logs, registry: this.registry },
+      { config, ...(init.heartbeatMs !== undefined ? { heartbeatMs: init.heartbeatMs } : {}) },
+    )
+    const network = (): P2PComponent['node'] => this.p2p.node
+    this.messages = new MessageReplication({ ...shared, nats: this.nats, network }, config)
+    this.blobs = new BlobReplication(
+      {
+        ...shared,
+        nats: this.nats,
+        state: this.state.store,
+        network: () => {
+          const p2p = this.p2p.node
+          return {
+            host: p2p.host,
+            penalties: p2p.penalties,
+            hello: p2p.hello,
+            publish: (info, filters) => p2p.publish(info, filters),
+            subscribe: (selector, consumer) => p2p.subscribe(selector, consumer),
+          }
+        },
+      },
+      { config, networkId: networkIdHash(config.network_id) },
+    )
+    // /health's additive sections, computed when it is rendered
+    this.health.provideSection('transfers', () => {
+      const t = this.blobs.status()
+      return t && transfersSection(t)
     })
-    this.components.push(this.http, this.nats, streamCheck, this.replication)
+    this.health.provideSection('peers', () => {
+      const p2p = this.p2p.current
+      return p2p && peersSection(p2p.peers.list())
+    })
+    this.health.provideSection('sync', () => {
+      const p2p = this.p2p.current
+      return p2p && syncSection(p2p.sync.logStatus())
+    })
+    this.components.push(
+      this.http,
+      this.nats,
+      streamCheck,
+      this.state,
+      this.p2p,
+      this.messages,
+      this.blobs,
+    )
   }
 
   /** Appends a component (before start); it starts after the ones already listed. */
@@ -175,20 +225,30 @@ export class RhioNode implements AsyncDisposable {
     this.phase = 'stopping'
     const deadline = Date.now() + deadlineMs
     const failed: string[] = []
+    // First pass: every component stops taking new work (errors surface in the second pass).
+    for (const c of [...this.started].reverse()) {
+      if (!c.beforeStop) continue
+      const left = Math.max(deadline - Date.now(), STOP_MIN_GRACE_MS)
+      this.log.debug({ step: c.name }, `shutdown: ${c.name} stops taking new work`)
+      const outcome = await timeLimit<string>(
+        c.beforeStop().then(
+          () => 'ok',
+          (err: unknown) => describeError(err),
+        ),
+        left,
+        () => 'timeout',
+      )
+      if (outcome !== 'ok')
+        this.log.warn({ step: c.name, err: outcome }, `shutdown: ${c.name} did not stop its intake`)
+    }
     for (const c of [...this.started].reverse()) {
       const left = Math.max(deadline - Date.now(), STOP_MIN_GRACE_MS)
       this.log.info({ step: c.name }, `shutdown: stopping ${c.name}`)
-      let timer: NodeJS.Timeout | undefined
-      const outcome = await Promise.race([
-        c.stop().then(
-          () => 'ok' as const,
-          (err: unknown) => describeError(err),
-        ),
-        new Promise<'timeout'>((resolve) => {
-          timer = setTimeout(() => resolve('timeout'), left)
-        }),
-      ])
-      clearTimeout(timer)
+      const stopped = c.stop().then(
+        () => 'ok' as const,
+        (err: unknown) => describeError(err),
+      )
+      const outcome = await timeLimit<string>(stopped, left, () => 'timeout')
       if (outcome === 'timeout') {
         failed.push(c.name)
         this.log.error({ step: c.name }, `shutdown: ${c.name} did not stop before the deadline`)

@@ -17,7 +17,7 @@
  */
 import type { Stream } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { RhioError } from '../errors.js'
+import { RhioError } from '../errors/index.js'
 
 export class FrameError extends RhioError {
   constructor(

@@ -8,7 +8,7 @@
  * different networks share no protocol and exchange no rhio data; the peer
  * manager also closes connections to such peers.
  */
-import '../polyfill.js'
+import '../util/polyfill.js'
 import { noise } from '@chainsafe/libp2p-noise'
 import { generateKeyPairFromSeed, publicKeyFromRaw } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'

@@ -1,19 +1,22 @@
 /**
- * Blob replication on top of the p2p node: bucket publishers (watch, import,
- * announce), bucket subscribers (desired state, transfer jobs), the transfer
- * engine (verified, resumable downloads) and the provider (serving verified
- * ranges to any peer). Owned by the replication component.
+ * Blob replication as a node component, on top of the p2p node: bucket
+ * publishers (watch, import, announce), bucket subscribers (desired state,
+ * transfer jobs), the transfer engine (verified, resumable downloads) and the
+ * provider (serving verified ranges to any peer). Subscriptions need the state
+ * store (NATS KV by default): they are set up in the background.
  */
+import type { Libp2p } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
+import type { Component, HealthModel, RhioMetrics } from '../component/index.js'
 import { fromHex } from '../core/codec.js'
-import { describeError } from '../errors.js'
+import { describeError } from '../errors/index.js'
 import type { Config } from '../config/index.js'
-import type { RhioMetrics } from '../http/index.js'
 import type { LoggerFactory } from '../logging/index.js'
-import type { HealthModel } from '../node/health.js'
-import type { P2PNode } from '../p2p/p2p-node.js'
+import type { NatsConnectionComponent } from '../nats/connection.js'
+import type { PenaltyBox } from '../p2p/penalty-box.js'
 import type { StateStore } from '../state/state-store.js'
+import type { HelloService } from '../sync/hello.js'
 import { createObjectStore } from '../store/factory.js'
 import type { ObjectStore } from '../store/index.js'
 import { MemoryBlobIndex } from '../blobs/memory-index.js'
@@ -21,18 +24,36 @@ import { BlobMetrics } from '../blobs/metrics.js'
 import { BlobProvider } from '../blobs/provider.js'
 import { BucketPublisher } from '../blobs/publisher.js'
 import { BucketSubscriber, type BucketSubscription } from '../blobs/subscriber.js'
+import type { TransferStatus } from '../blobs/types.js'
 import { TransferManager } from '../blobs/transfer-manager.js'
+import { retrySetup } from './messages.js'
+import type { LogNetwork } from './network.js'
+
+/** What blob replication needs of the p2p node. */
+export interface BlobNetwork extends LogNetwork {
+  host: Libp2p
+  penalties: PenaltyBox
+  hello: HelloService
+}
+
+export interface BlobReplicationComponents {
+  nats: NatsConnectionComponent
+  /** The p2p node (available once the p2p component has started). */
+  network: () => BlobNetwork
+  state: StateStore
+  health: HealthModel
+  metrics: RhioMetrics
+  registry: Registry
+  logs: LoggerFactory
+}
 
 export interface BlobReplicationInit {
   config: Config
-  logs: LoggerFactory
-  registry: Registry
-  metrics: RhioMetrics
-  health: HealthModel
   networkId: Uint8Array
 }
 
-export class BlobReplication {
+export class BlobReplication implements Component {
+  readonly name = 'blobs'
   readonly index = new MemoryBlobIndex()
   store: ObjectStore | undefined
   transfers: TransferManager | undefined
@@ -41,9 +62,13 @@ export class BlobReplication {
   private readonly subscribers: BucketSubscriber[] = []
   private readonly log: Logger
   private checkTimer: NodeJS.Timeout | undefined
+  private readonly abort = new AbortController()
+  private background: Promise<void> | undefined
+  private readonly init: BlobReplicationInit & BlobReplicationComponents
 
-  constructor(private readonly init: BlobReplicationInit) {
-    this.log = init.logs.forComponent('rhio:blobs')
+  constructor(components: BlobReplicationComponents, init: BlobReplicationInit) {
+    this.init = { ...components, ...init }
+    this.log = components.logs.forComponent('rhio:blobs')
   }
 
   /** Whether any bucket is configured at all. */
@@ -52,17 +77,18 @@ export class BlobReplication {
     return c.publish.s3_buckets.length + c.subscribe.s3_buckets.length > 0
   }
 
-  /** Starts publishers and the provider; subscriptions via `subscribe` once state is reachable. */
-  async start(p2p: P2PNode, state: StateStore): Promise<void> {
+  /** Starts publishers and the provider; subscriptions once the state store is reachable. */
+  async start(): Promise<void> {
     if (!this.enabled) return
-    const { config, logs, health } = this.init
+    const p2p = this.init.network()
+    const { config, logs, health, state } = this.init
     const store = (this.store = createObjectStore(config))
     const metrics = new BlobMetrics(this.init.registry, {
       downloads: this.init.metrics.blobsDownloadTotal,
     })
     this.provider = new BlobProvider({
       host: p2p.host,
-      peers: p2p.peers,
+      penalties: p2p.penalties,
       networkId: this.init.networkId,
       store,
       index: this.index,
@@ -76,7 +102,8 @@ export class BlobReplication {
     await this.provider.start()
     this.transfers = new TransferManager({
       host: p2p.host,
-      peers: p2p.peers,
+      penalties: p2p.penalties,
+      hello: p2p.hello,
       networkId: this.init.networkId,
       store,
       state,
@@ -104,10 +131,18 @@ export class BlobReplication {
     }
     this.checkTimer = setInterval(() => void this.checkSubscribedBuckets(), 5_000)
     void this.checkSubscribedBuckets()
+    const signal = this.abort.signal
+    this.background = (async () => {
+      // their state is in NATS KV: wait for the connection instead of failing once per start
+      if (config.state.backend === 'nats') await this.init.nats.connected(signal)
+      await retrySetup(() => this.subscribe(p2p), signal, this.log, 'bucket subscriptions')
+    })().catch((err: unknown) => {
+      if (!signal.aborted) this.log.error({ err: describeError(err) }, 'subscriptions failed')
+    })
   }
 
-  /** Subscribes to the configured remote buckets (needs the state store: call with retries). */
-  async subscribe(p2p: P2PNode): Promise<void> {
+  /** Subscribes to the configured remote buckets (needs the state store: called with retries). */
+  private async subscribe(p2p: LogNetwork): Promise<void> {
     const { config } = this.init
     const store = this.store
     const transfers = this.transfers
@@ -163,12 +198,19 @@ export class BlobReplication {
     }
   }
 
-  status(): unknown[] {
-    return this.transfers?.status() ?? []
+  /** Transfers, running and recent (undefined when no bucket is configured). */
+  status(): TransferStatus[] | undefined {
+    return this.enabled ? (this.transfers?.status() ?? []) : undefined
+  }
+
+  async beforeStop(): Promise<void> {
+    this.abort.abort()
+    await this.background
   }
 
   /** Stops taking new work (publishers, subscribers), then transfers and serving. */
   async stop(): Promise<void> {
+    await this.beforeStop()
     if (this.checkTimer) clearInterval(this.checkTimer)
     await Promise.allSettled(this.publishers.map((p) => p.stop()))
     for (const s of this.subscribers) s.stop()

@@ -13,14 +13,18 @@ import type { NatsConnection } from '@nats-io/transport-node'
 import { jetstreamManager } from '@nats-io/jetstream'
 import type { Logger } from 'pino'
 import { subjectMatches } from '../core/subject.js'
-import { describeError, RhioError } from '../errors.js'
+import { describeError, RhioError } from '../errors/index.js'
 import type { AuthorLog } from '../log/author-log.js'
 import { EntryTooLargeError } from '../log/author-log.js'
-import { natsLogId } from '../log/kinds.js'
+import { natsLogId } from '../core/selector.js'
 import { hasRhioProvenance } from '../nats/headers.js'
 import { JetStreamSource } from '../nats/source.js'
 import type { MessageMetrics } from './metrics.js'
 import { pause } from '../util/abort.js'
+import { Backoff } from '../util/backoff.js'
+
+/** Waiting for the stream (or NATS): 1 s, doubling to 10 s. */
+const RETRY = { minMs: 1_000, maxMs: 10_000 }
 
 export interface NatsPublisherInit {
   stream: string
@@ -63,7 +67,7 @@ export class NatsPublisher {
   }
 
   private async run(signal: AbortSignal): Promise<void> {
-    let delay = 1000
+    const backoff = new Backoff(RETRY)
     while (!signal.aborted) {
       try {
         const nc = await this.o.connection(signal)
@@ -77,17 +81,17 @@ export class NatsPublisher {
           this.logId = logId
         }
         await this.pump(nc, this.log, created, signal)
-        delay = 1000
+        backoff.reset()
       } catch (err) {
         if (signal.aborted) return
         const msg = describeError(err)
+        const delay = backoff.next()
         this.o.onProblem?.(`publishing ${this.o.subject} from stream ${this.o.stream}: ${msg}`)
         this.o.logger.warn(
           { stream: this.o.stream, subject: this.o.subject, err: msg, retry_ms: delay },
           'publisher waiting',
         )
         await pause(delay, signal)
-        delay = Math.min(delay * 2, 10_000)
       }
     }
   }

@@ -17,12 +17,13 @@ import type { NatsConnection } from '@nats-io/transport-node'
 import type { Logger } from 'pino'
 import { toHex } from '../core/codec.js'
 import { subjectMatches } from '../core/subject.js'
-import { describeError, RhioError } from '../errors.js'
-import type { Delivery, LogConsumer } from '../log/want.js'
-import type { UsageProblem } from '../node/health.js'
-import { Backoff, sleep, type BackoffOptions } from '../nats/retry.js'
+import { describeError, RhioError } from '../errors/index.js'
+import type { Delivery, LogConsumer } from '../sync/want.js'
+import type { ItemState, UsageProblem } from '../component/index.js'
+import { Backoff, type BackoffPolicy } from '../util/backoff.js'
+import { sleep, timeLimit } from '../util/abort.js'
 import { JetStreamSink, type JetStreamSinkInit, type SinkMessage } from '../nats/sink.js'
-import type { ComponentHealth } from '../nats/status.js'
+
 import type { MessageMetrics } from './metrics.js'
 import { H_LOG, H_PUBLIC_KEY, H_SEQ } from './provenance.js'
 
@@ -41,13 +42,13 @@ export interface NatsSubscriberInit {
   /** What the sink of `stream` sees changed (null: nothing wrong). */
   onProblem?: (stream: string, problem: UsageProblem | null) => void
   /** Delay between attempts to write a message the server refused. Default 1 s .. 30 s. */
-  blockedRetry?: BackoffOptions
+  blockedRetry?: BackoffPolicy
   /** Sink options (tests). */
   sink?: Omit<JetStreamSinkInit, 'expectStream'>
 }
 
 /** A refused message is tried again after 1 s, then up to every 30 s. */
-const BLOCKED_RETRY: BackoffOptions = { minMs: 1_000, maxMs: 30_000 }
+const BLOCKED_RETRY: BackoffPolicy = { minMs: 1_000, maxMs: 30_000 }
 
 export class NatsSubscriber implements LogConsumer {
   private readonly sinks = new Map<string, JetStreamSink>()
@@ -190,7 +191,7 @@ export class NatsSubscriber implements LogConsumer {
   }
 
   /** Health of the sink for one stream (Unknown until something was written). */
-  health(stream: string): ComponentHealth | undefined {
+  health(stream: string): ItemState | undefined {
     return this.sinks.get(stream)?.health()
   }
 
@@ -200,11 +201,7 @@ export class NatsSubscriber implements LogConsumer {
    * restart), flushes the sinks, then stops. Bounded by `timeoutMs` each.
    */
   async stop(timeoutMs = 5_000): Promise<void> {
-    const deadline = AbortSignal.timeout(timeoutMs)
-    await Promise.race([
-      this.delivering?.catch(() => {}),
-      new Promise((resolve) => deadline.addEventListener('abort', resolve, { once: true })),
-    ])
+    await timeLimit(this.delivering?.catch(() => {}) ?? Promise.resolve(), timeoutMs, () => {})
     await Promise.allSettled([...this.sinks.values()].map((s) => s.stop({ timeoutMs })))
     this.abort.abort()
     for (const u of this.untrack.splice(0)) u()

@@ -21,7 +21,8 @@ import { Kvm, type KV } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { Logger } from 'pino'
 import { DEFAULTS } from '../config/defaults.js'
-import { describeError, RhioError } from '../errors.js'
+import { describeError, RhioError } from '../errors/index.js'
+import { timeLimit } from '../util/abort.js'
 import { checkKey, checkPrefix, type Json, type StateStore } from './state-store.js'
 
 /** A request to a local NATS server answers in milliseconds; 3 s means it is not answering. */
@@ -109,22 +110,16 @@ export class KvStateStore implements StateStore {
       throw unavailable(`state ${what}: not connected to NATS`)
     this.watch(nc)
     const ac = new AbortController()
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        ac.abort()
-        reject(unavailable(`state ${what}: no answer from NATS within ${this.timeoutMs} ms`))
-      }, this.timeoutMs)
-    })
     const work = this.kvFor(nc).then((kv) => op(kv, ac.signal))
     work.catch(() => undefined) // settles after a timeout too; the timeout already answered
     try {
-      return await Promise.race([work, timeout])
+      return await timeLimit(work, this.timeoutMs, () => {
+        ac.abort()
+        throw unavailable(`state ${what}: no answer from NATS within ${this.timeoutMs} ms`)
+      })
     } catch (err) {
       if (err instanceof RhioError) throw err
       throw unavailable(`state ${what}: ${describeError(err)}`, err)
-    } finally {
-      clearTimeout(timer)
     }
   }
 

@@ -9,7 +9,7 @@
  */
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { RhioError } from '../errors.js'
+import { RhioError } from '../errors/index.js'
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json }
 

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs'
 import { mkdir, open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import { RhioError } from '../errors.js'
+import { RhioError } from '../errors/index.js'
 import { assertLength, destroyOnAbort, emptyBody, exactLengthBody } from './body.js'
 import { EtagIndex } from './dir-etags.js'
 import { moveIntoPlace, pruneEmptyParents, writeTemp, type TempFile } from './dir-files.js'

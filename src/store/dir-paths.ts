@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { MAX_KEY_BYTES } from './constants.js'
 import { StoreErrorCode, storeError } from './errors.js'
-import type { RhioError } from '../errors.js'
+import type { RhioError } from '../errors/index.js'
 
 /**
  * The directory inside every bucket that DirObjectStore keeps for itself:

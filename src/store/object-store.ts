@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream'
-import type { RhioError } from '../errors.js'
+import type { RhioError } from '../errors/index.js'
 
 /**
  * What blob replication needs from an object store, and nothing more. One

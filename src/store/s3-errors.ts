@@ -1,4 +1,4 @@
-import { RhioError } from '../errors.js'
+import { RhioError } from '../errors/index.js'
 import { StoreErrorCode, storeError } from './errors.js'
 
 /** What the SDK puts on its errors (service errors and transport errors alike). */

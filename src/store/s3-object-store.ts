@@ -12,7 +12,7 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3'
-import { RhioError, hasCode } from '../errors.js'
+import { RhioError, hasCode } from '../errors/index.js'
 import { assertLength, destroyOnAbort, emptyBody, exactLengthBody, truncate } from './body.js'
 import { DEFAULT_CONTENT_TYPE, S3_LIST_PAGE_SIZE } from './constants.js'
 import { StoreErrorCode, storeError } from './errors.js'

@@ -146,7 +146,10 @@ describe('rhio as a process', () => {
       .filter((m) => m === 'shutdown requested' || m.startsWith('shutdown'))
     assert.deepEqual(steps, [
       'shutdown requested',
-      'shutdown: stopping replication',
+      'shutdown: stopping blobs',
+      'shutdown: stopping messages',
+      'shutdown: stopping p2p',
+      'shutdown: stopping state',
       'shutdown: stopping stream-check',
       'shutdown: stopping nats',
       'shutdown: stopping http',

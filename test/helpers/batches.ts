@@ -1,7 +1,7 @@
 import { signBatch, subsetBatch } from '../../src/core/batch.js'
 import type { Entry } from '../../src/core/entry.js'
 import { leavesOf, type LogInfo, type StoredBatch } from '../../src/log/frame-store.js'
-import { natsLogId } from '../../src/log/kinds.js'
+import { natsLogId } from '../../src/core/selector.js'
 import { testKey, type TestKey } from './keys.js'
 
 export const BATCH_NETWORK = new Uint8Array(32).fill(5)

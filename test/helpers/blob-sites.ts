@@ -22,8 +22,8 @@ import {
   type TransferManagerInit,
 } from '../../src/blobs/transfer-manager.js'
 import type { HolderFinder, TransferJob } from '../../src/blobs/types.js'
-import type { Selector } from '../../src/p2p/messages.js'
-import type { StaticNode } from '../../src/p2p/peers.js'
+import type { Selector } from '../../src/sync/wire.js'
+import type { StaticNode } from '../../src/p2p/peer-table.js'
 import { MemoryStateStore, type StateStore } from '../../src/state/state-store.js'
 import { S3ObjectStore } from '../../src/store/s3-object-store.js'
 import { encodeBaoMeta } from '../../src/store/meta.js'
@@ -67,7 +67,7 @@ export class BlobSite implements AsyncDisposable {
     this.metrics = new BlobMetrics(t.registry, { downloads: this.downloads })
     this.provider = new BlobProvider({
       host: t.node.host,
-      peers: t.node.peers,
+      penalties: t.node.penalties,
       networkId: new Uint8Array(32).fill(7),
       store,
       index: this.index,
@@ -84,7 +84,7 @@ export class BlobSite implements AsyncDisposable {
     const t = await startTestNode({ staticNodes: o.staticNodes ?? [], state })
     const store = S3ObjectStore.fromConfig(o.s3.config)
     const site = new BlobSite(t, store, state, o.maxRequests ?? 16)
-    t.node.peers.setHello({ version: 1, holds: o.holds?.(t.key.publicKey) ?? [], wants: [] })
+    t.node.hello.setLocal({ version: 1, holds: o.holds?.(t.key.publicKey) ?? [], wants: [] })
     await site.provider.start()
     return site
   }
@@ -97,7 +97,8 @@ export class BlobSite implements AsyncDisposable {
   manager(o: Partial<TransferManagerInit> & { holders?: HolderFinder } = {}): TransferManager {
     const m = new TransferManager({
       host: this.t.node.host,
-      peers: this.t.node.peers,
+      penalties: this.t.node.penalties,
+      hello: this.t.node.hello,
       networkId: new Uint8Array(32).fill(7),
       store: this.store,
       state: this.state,

@@ -9,7 +9,7 @@
  * p2p-fuzz-streams.test.ts) runs 60 rounds; `RHIO_FUZZ_STREAM_RUNS` raises that.
  */
 import fc from 'fast-check'
-import { RhioError } from '../../src/errors.js'
+import { RhioError } from '../../src/errors/index.js'
 
 /** Cases per fuzz property: `base` (10 000 by default), or RHIO_FUZZ_RUNS when set. */
 export function fuzzRuns(base = 10_000): number {

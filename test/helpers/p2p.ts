@@ -4,11 +4,11 @@ import { Registry } from 'prom-client'
 import type { VerifiedEntry } from '../../src/core/batch.js'
 import { MemoryFrameStore } from '../../src/log/frame-store.js'
 import type { FrameStoreFactory } from '../../src/log/registry.js'
-import type { Delivery, LogConsumer } from '../../src/log/want.js'
-import { P2PMetrics } from '../../src/p2p/metrics.js'
-import { DEFAULT_LIMITS, P2PNode, type P2PLimits } from '../../src/p2p/p2p-node.js'
+import type { Delivery, LogConsumer } from '../../src/sync/want.js'
+import { DEFAULTS } from '../../src/config/index.js'
+import { P2PNode, p2pLimits, type P2PLimits } from '../../src/node/p2p-node.js'
 import type { TransportKind } from '../../src/p2p/host.js'
-import type { StaticNode } from '../../src/p2p/peers.js'
+import type { StaticNode } from '../../src/p2p/peer-table.js'
 import { MemoryStateStore, type StateStore } from '../../src/state/state-store.js'
 import { testKey, testVerify, type TestKey } from './keys.js'
 
@@ -57,7 +57,6 @@ export interface TestNode extends AsyncDisposable {
   key: TestKey
   state: StateStore
   registry: Registry
-  metrics: P2PMetrics
   /** A static-node entry other nodes can use to reach this one. */
   asStatic(): StaticNode
 }
@@ -68,7 +67,6 @@ export async function startTestNode(o: TestNodeOptions = {}): Promise<TestNode> 
   const key = o.key ?? testKey(randomBytes(32))
   const state = o.state ?? new MemoryStateStore()
   const registry = new Registry()
-  const metrics = new P2PMetrics(registry)
   const transport = o.transport ?? 'tcp'
   const node = await P2PNode.create({
     seed: key.seed,
@@ -83,14 +81,14 @@ export async function startTestNode(o: TestNodeOptions = {}): Promise<TestNode> 
         ? ['/ip4/127.0.0.1/tcp/0']
         : [`/memory/${key.publicKeyHex.slice(0, 16)}`]),
     staticNodes: o.staticNodes ?? [],
-    limits: { ...DEFAULT_LIMITS, ...o.limits },
+    limits: { ...p2pLimits(DEFAULTS.limits), ...o.limits },
     state,
     frameStores: o.frameStores ?? (async (info) => new MemoryFrameStore(info)),
     queryIntervalMs: 500,
     resyncIntervalMs: o.resyncIntervalMs ?? 2_000,
     heartbeatMs: o.heartbeatMs ?? 1_000,
     logger: silent.child({ node: key.publicKeyHex.slice(0, 8) }),
-    metrics,
+    registry,
   })
   await node.start()
   return {
@@ -98,7 +96,6 @@ export async function startTestNode(o: TestNodeOptions = {}): Promise<TestNode> 
     key,
     state,
     registry,
-    metrics,
     asStatic: () => ({
       publicKey: key.publicKeyHex,
       endpoints: node.addresses().map((a) => a.replace(/\/p2p\/.*$/, '')),

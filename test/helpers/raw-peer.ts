@@ -11,7 +11,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { FramedStream } from '../../src/p2p/framing.js'
 import { createHost, protocolId } from '../../src/p2p/host.js'
-import { encodeHello, type Selector } from '../../src/p2p/messages.js'
+import { encodeHello, type Selector } from '../../src/sync/wire.js'
 import { testKey, type TestKey } from './keys.js'
 import { TEST_NETWORK } from './p2p.js'
 

@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { stringify } from 'yaml'
 import { NodeIdentity, parseKeyHex, writeKeyFile } from '../../src/identity/index.js'
-import type { HealthStatus } from '../../src/node/health.js'
+import type { HealthReport } from '../../src/component/index.js'
 import { Child } from './child.js'
 
 /** dist/src/cli/main.js, seen from dist/test/helpers/rhio.js. */
@@ -171,9 +171,9 @@ export class RhioProcess implements AsyncDisposable {
     return JSON.parse(m[0]) as LogRecord
   }
 
-  async health(): Promise<{ status: number; body: HealthStatus }> {
+  async health(): Promise<{ status: number; body: HealthReport }> {
     const res = await fetch(`${this.url}/health`, { signal: AbortSignal.timeout(5_000) })
-    return { status: res.status, body: (await res.json()) as HealthStatus }
+    return { status: res.status, body: (await res.json()) as HealthReport }
   }
 
   async metrics(): Promise<string> {

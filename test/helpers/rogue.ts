@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto'
 import type { Libp2p, Stream } from '@libp2p/interface'
 import { FramedStream } from '../../src/p2p/framing.js'
 import { createHost, protocolId } from '../../src/p2p/host.js'
-import { encodeHello, type Selector } from '../../src/p2p/messages.js'
+import { encodeHello, type Selector } from '../../src/sync/wire.js'
 import { testKey, type TestKey } from './keys.js'
 import { TEST_NETWORK } from './p2p.js'
 

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { hasCode } from '../../src/errors.js'
+import { hasCode } from '../../src/errors/index.js'
 import type { Json, StateStore } from '../../src/state/state-store.js'
 
 export interface StateStoreTarget {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import { after, before, describe, test } from 'node:test'
-import { hasCode } from '../../src/errors.js'
+import { hasCode, type ErrorCode } from '../../src/errors/index.js'
 import type { ObjectStore } from '../../src/store/object-store.js'
 import { StoreErrorCode } from '../../src/store/errors.js'
 import { CHUNK, GROUP, S3_MIN_PART, sizesUpTo, testBytes } from './sizes.js'
@@ -71,7 +71,7 @@ async function withoutUncaught(fn: () => Promise<void>): Promise<void> {
   assert.deepEqual(escaped, [], 'errors escaped as uncaught exceptions')
 }
 
-function isCode(code: string): (err: unknown) => boolean {
+function isCode(code: ErrorCode): (err: unknown) => boolean {
   return (err) => {
     assert.ok(hasCode(err, code), `expected ${code}, got ${String(err)}`)
     return true

@@ -17,8 +17,8 @@ import { Writer } from '../../src/core/codec.js'
 import type { Entry } from '../../src/core/entry.js'
 import { leafHash } from '../../src/core/hash.js'
 import { entryContext } from '../../src/core/entry.js'
-import { natsLogId } from '../../src/log/kinds.js'
-import type { Hello, Selector, SyncMessage } from '../../src/p2p/messages.js'
+import { natsLogId } from '../../src/core/selector.js'
+import type { Hello, Selector, SyncMessage } from '../../src/sync/wire.js'
 import { testKey } from './keys.js'
 
 export const FUZZ_NETWORK = new Uint8Array(32).fill(11)

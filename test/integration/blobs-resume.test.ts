@@ -61,7 +61,7 @@ describe('blob transfers: crash, resume, overwrite, cancel', () => {
       staticNodes: [author.t.asStatic()],
       ...(state ? { state } : {}),
     })
-    await waitFor(() => site.t.node.peers.get(author.id)?.hello, { message: 'hello from author' })
+    await waitFor(() => site.t.node.hello.get(author.id), { message: 'hello from author' })
     return site
   }
 

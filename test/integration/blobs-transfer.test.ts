@@ -34,7 +34,7 @@ describe('blob transfer between two sites', () => {
       holds: (self) => [{ author: self, kind: 'blobs', filters: ['src'] }],
     })
     sub = await BlobSite.start({ s3, buckets: ['dst', 'dst2'], staticNodes: [author.t.asStatic()] })
-    await waitFor(() => sub.t.node.peers.get(author.id)?.hello, { message: 'hello from author' })
+    await waitFor(() => sub.t.node.hello.get(author.id), { message: 'hello from author' })
   })
 
   after(async () => {
@@ -101,7 +101,7 @@ describe('blob transfer between two sites', () => {
     assert.ok(author.provider.servedBytes < total * 1.01 + 64 * 1024)
     const st = m.status().filter((s) => s.key.startsWith('sizes/'))
     assert.equal(st.length, SIZES.length)
-    assert.ok(st.every((s) => s.state === 'done' && s.done === s.size && s.last_error === null))
+    assert.ok(st.every((s) => s.state === 'done' && s.done === s.size && s.lastError === null))
     assert.equal((await sub.state.keys('blobs.')).length, 0, 'no transfer state left')
   })
 
@@ -156,10 +156,10 @@ describe('blob transfer between two sites', () => {
     const done = doneOf(m, 'later/x')
     await m.enqueue(jobFor(author.t.key.publicKey, 'src', 'dst', 'later/x', hash, data.length))
     const st = await waitFor(() =>
-      m.status().find((s) => s.key === 'later/x' && s.last_error !== null),
+      m.status().find((s) => s.key === 'later/x' && s.lastError !== null),
     )
     assert.equal(st.state, 'queued')
-    assert.match(st.last_error!, /BLOB_NO_HOLDER/)
+    assert.match(st.lastError!, /BLOB_NO_HOLDER/)
     available = true
     await done
     assert.ok(hashEquals(blake3(await sub.read('dst', 'later/x')), hash))

@@ -16,7 +16,7 @@ import {
 } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
-import { hasCode } from '../../src/errors.js'
+import { hasCode } from '../../src/errors/index.js'
 import type { StoredBatch } from '../../src/log/frame-store.js'
 import { FileFrameStore, type FileFrameStoreInit } from '../../src/log/file-frame-store.js'
 import { logDirOf } from '../../src/log/file-layout.js'

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import { decodeEntry } from '../../src/core/entry.js'
-import { hasCode } from '../../src/errors.js'
+import { hasCode } from '../../src/errors/index.js'
 import { MemoryFrameStore, type FrameStore } from '../../src/log/frame-store.js'
 import {
   FileFrameStore,
@@ -14,7 +14,7 @@ import {
   type FileFrameStoreInit,
 } from '../../src/log/file-frame-store.js'
 import { logDirOf, segmentFileName } from '../../src/log/file-layout.js'
-import { natsLogId } from '../../src/log/kinds.js'
+import { natsLogId } from '../../src/core/selector.js'
 import {
   BATCH_AUTHOR,
   batchRun,

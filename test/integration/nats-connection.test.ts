@@ -2,8 +2,13 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { nkeys } from '@nats-io/transport-node'
 import { parseConfig } from '../../src/config/index.js'
-import { backoffDelay, NatsConnectionComponent } from '../../src/nats/connection.js'
-import { HealthModel, type NatsState } from '../../src/node/health.js'
+import {
+  NatsConnectionComponent,
+  NATS_RECONNECT_MAX_MS,
+  NATS_RECONNECT_MIN_MS,
+} from '../../src/nats/connection.js'
+import { backoffDelay } from '../../src/util/backoff.js'
+import { HealthModel, type NatsState } from '../../src/component/index.js'
 import { captureLogs } from '../helpers/logs.js'
 import { NatsServer } from '../helpers/nats-server.js'
 import { waitFor } from '../helpers/wait.js'
@@ -164,11 +169,15 @@ describe('NATS connection', () => {
     await assert.rejects(c.nats.connected(), /nats connection stopped/)
   })
 
-  it('backoff grows from the minimum, is jittered and capped', () => {
+  it('reconnect backoff grows from the minimum, is jittered and capped', () => {
+    const policy = { minMs: NATS_RECONNECT_MIN_MS, maxMs: NATS_RECONNECT_MAX_MS }
     for (let attempt = 0; attempt < 30; attempt++) {
-      const d = backoffDelay(attempt, 250, 5_000)
-      const base = Math.min(5_000, 250 * 2 ** attempt)
-      assert.ok(d >= base / 2 && d <= base, `attempt ${attempt}: ${d}`)
+      const d = backoffDelay(policy, attempt)
+      const base = Math.min(policy.maxMs, policy.minMs * 2 ** attempt)
+      assert.ok(
+        d >= base * 0.75 && d <= Math.min(base * 1.25, policy.maxMs),
+        `attempt ${attempt}: ${d}`,
+      )
     }
   })
 })

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { StorageType } from '@nats-io/jetstream'
-import { hasCode } from '../../src/errors.js'
+import { hasCode, type ErrorCode } from '../../src/errors/index.js'
 import { WireHeaders, type HeaderList } from '../../src/nats/headers.js'
 import { JetStreamSink, type SinkEvent } from '../../src/nats/sink.js'
 import { NatsServer } from '../helpers/nats-server.js'
@@ -122,7 +122,7 @@ test('sink: messages that can never be published are refused by write()', async 
   await using nc = await connectTo(ns)
   const sink = new JetStreamSink({ nc })
   const base = { headers: [] as HeaderList, payload: new Uint8Array(1), msgId: 'x' }
-  const cases: Array<[Parameters<JetStreamSink['write']>[0], string]> = [
+  const cases: Array<[Parameters<JetStreamSink['write']>[0], ErrorCode]> = [
     [{ ...base, subject: 'a.*' }, 'NATS_SUBJECT_INVALID'],
     [{ ...base, subject: 'a..b' }, 'NATS_SUBJECT_INVALID'],
     [{ ...base, subject: 'a', headers: [['bad name', 'v']] }, 'NATS_HEADER_INVALID'],

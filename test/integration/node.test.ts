@@ -3,9 +3,9 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { describe, it } from 'node:test'
 import { parseConfig } from '../../src/config/index.js'
-import { hasCode } from '../../src/errors.js'
+import { hasCode } from '../../src/errors/index.js'
 import { NodeIdentity } from '../../src/identity/index.js'
-import type { Component } from '../../src/node/component.js'
+import type { Component } from '../../src/component/index.js'
 import { RhioNode } from '../../src/node/node.js'
 import { captureLogs } from '../helpers/logs.js'
 import { NatsServer } from '../helpers/nats-server.js'
@@ -60,7 +60,10 @@ describe('RhioNode lifecycle', () => {
       'http',
       'nats',
       'stream-check',
-      'replication',
+      'state',
+      'p2p',
+      'messages',
+      'blobs',
       'extra-a',
       'extra-b',
     ])
@@ -81,7 +84,10 @@ describe('RhioNode lifecycle', () => {
       [
         'shutdown: stopping extra-b',
         'shutdown: stopping extra-a',
-        'shutdown: stopping replication',
+        'shutdown: stopping blobs',
+        'shutdown: stopping messages',
+        'shutdown: stopping p2p',
+        'shutdown: stopping state',
         'shutdown: stopping stream-check',
         'shutdown: stopping nats',
         'shutdown: stopping http',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { Delivery } from '../../src/log/want.js'
-import { natsLogId } from '../../src/log/kinds.js'
+import type { Delivery } from '../../src/sync/want.js'
+import { natsLogId } from '../../src/core/selector.js'
 import { CollectingConsumer, natsEntry, startTestNode } from '../helpers/p2p.js'
 import { waitFor } from '../helpers/wait.js'
 

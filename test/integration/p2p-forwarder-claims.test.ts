@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { signBatch, subsetBatch, verifyBatch } from '../../src/core/batch.js'
-import { natsLogId } from '../../src/log/kinds.js'
-import { encodeSync } from '../../src/p2p/messages.js'
+import { natsLogId } from '../../src/core/selector.js'
+import { encodeSync } from '../../src/sync/wire.js'
 import { testKey, testVerify } from '../helpers/keys.js'
 import { CollectingConsumer, natsEntry, startTestNode, TEST_NETWORK } from '../helpers/p2p.js'
 import { Rogue, type RogueScript } from '../helpers/rogue.js'
@@ -40,7 +40,7 @@ test('a forwarder claiming coverage far ahead cannot make the subscriber skip th
   await victim.node.subscribe({ author: authorKey.publicKey, kind: 'nats', filters: ['t.>'] }, got)
 
   // the lie has been heard (the reported head moved) before the author publishes
-  await waitFor(() => victim.node.wantStatus().some((s) => s.head >= FAR), {
+  await waitFor(() => victim.node.sync.logStatus().some((s) => s.head >= FAR), {
     timeout: 15_000,
     message: "the victim processed the forwarder's claim",
   })
@@ -53,7 +53,7 @@ test('a forwarder claiming coverage far ahead cannot make the subscriber skip th
     got.seqs(),
     Array.from({ length: 30 }, (_, i) => i + 1),
   )
-  const status = victim.node.wantStatus().find((s) => s.logId === LOG)
+  const status = victim.node.sync.logStatus().find((s) => s.logId === LOG)
   assert.equal(status?.height, 30, 'the height follows signed data, not the claim')
 })
 
@@ -120,7 +120,7 @@ test('skipped sequence numbers are covered by signed coverage-only batches, also
   log.append(natsEntry(11, 't.wanted'))
   await waitFor(() => got.entries.length >= 1, { timeout: 15_000, message: 'the wanted entry' })
   assert.deepEqual(got.seqs(), [11])
-  const status = sub.node.wantStatus().find((s) => s.logId === LOG)
+  const status = sub.node.sync.logStatus().find((s) => s.logId === LOG)
   assert.equal(
     status?.height,
     11,

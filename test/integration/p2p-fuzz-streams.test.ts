@@ -25,13 +25,13 @@ import {
 import { MemoryBlobIndex } from '../../src/blobs/memory-index.js'
 import { BlobProvider } from '../../src/blobs/provider.js'
 import { decodeResponseFrame } from '../../src/blobs/wire.js'
-import { natsLogId } from '../../src/log/kinds.js'
+import { natsLogId } from '../../src/core/selector.js'
 import { FramedStream } from '../../src/p2p/framing.js'
 import { protocolId } from '../../src/p2p/host.js'
 import { DirObjectStore } from '../../src/store/dir-object-store.js'
 import { outboardKey } from '../../src/store/layout.js'
 import pino from 'pino'
-import { encodeHello, encodeSync } from '../../src/p2p/messages.js'
+import { encodeHello, encodeSync } from '../../src/sync/wire.js'
 import { applyMutations, mutationsArb, noiseBytes } from '../helpers/fuzz.js'
 import { noise } from '../helpers/bao.js'
 import {
@@ -190,7 +190,7 @@ test('random bytes on hello, sync and blobs streams: the node survives, counts, 
   index.add(hash, { bucket: 'b', key: 'blob', size: BLOB.length })
   const provider = new BlobProvider({
     host: victim.node.host,
-    peers: victim.node.peers,
+    penalties: victim.node.penalties,
     networkId: TEST_NETWORK,
     store,
     index,

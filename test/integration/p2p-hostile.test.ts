@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { signBatch, type SignedBatch } from '../../src/core/batch.js'
-import { natsLogId } from '../../src/log/kinds.js'
-import { encodeSync } from '../../src/p2p/messages.js'
+import { natsLogId } from '../../src/core/selector.js'
+import { encodeSync } from '../../src/sync/wire.js'
 import { testKey } from '../helpers/keys.js'
 import { CollectingConsumer, natsEntry, startTestNode, TEST_NETWORK } from '../helpers/p2p.js'
 import { Rogue, type RogueScript } from '../helpers/rogue.js'
@@ -137,6 +137,6 @@ test('nodes with different network ids exchange nothing', async () => {
     },
   )
   assert.equal(got.entries.length, 0)
-  assert.equal(b.node.peers.get(a.key.publicKeyHex)?.hello, undefined, 'no hello was exchanged')
+  assert.equal(b.node.hello.get(a.key.publicKeyHex), undefined, 'no hello was exchanged')
   assert.equal(b.node.sync.status().length, 0, 'no sync session')
 })

@@ -9,9 +9,9 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { Libp2p, Stream } from '@libp2p/interface'
-import { natsLogId } from '../../src/log/kinds.js'
+import { natsLogId } from '../../src/core/selector.js'
 import { createHost } from '../../src/p2p/host.js'
-import { encodeHello, encodeSync } from '../../src/p2p/messages.js'
+import { encodeHello, encodeSync } from '../../src/sync/wire.js'
 import {
   CollectingConsumer,
   natsEntry,
@@ -162,7 +162,7 @@ test('with every connection slot taken, a node still reaches its configured node
   })
   const got = new CollectingConsumer()
   await victim.node.subscribe({ author: authorKey.publicKey, kind: 'nats', filters: ['>'] }, got)
-  await waitFor(() => victim.node.peers.get(authorKey.publicKeyHex)?.hello, {
+  await waitFor(() => victim.node.hello.get(authorKey.publicKeyHex), {
     message: 'victim and author connected',
   })
   await first[Symbol.asyncDispose]()

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { natsLogId } from '../../src/log/kinds.js'
+import { natsLogId } from '../../src/core/selector.js'
 import { CollectingConsumer, natsEntry, startTestNode, type TestNode } from '../helpers/p2p.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -33,6 +33,13 @@ test(
       const y = Math.floor(random() * NODES)
       if (x !== y) edges.push([x, y])
     }
+    // Sessions, hello streams and requests run by the hundred here: none may pile listeners
+    // on one long-lived AbortSignal (Node warns at 11: MaxListenersExceededWarning).
+    const warnings: string[] = []
+    const onWarning = (w: Error): void => {
+      if (w.name === 'MaxListenersExceededWarning') warnings.push(w.message)
+    }
+    process.on('warning', onWarning)
     const nodes: TestNode[] = []
     try {
       for (let i = 0; i < NODES; i++) {
@@ -89,7 +96,12 @@ test(
         )
       }
       console.log(`# ${NODES} nodes, ${edges.length} edges: converged in ${elapsed} ms`)
+      await Promise.allSettled(nodes.map((n) => n.node.stop()))
+      // warnings are emitted on the next tick
+      await new Promise((r) => setImmediate(r))
+      assert.deepEqual(warnings, [], 'no MaxListenersExceededWarning')
     } finally {
+      process.off('warning', onWarning)
       await Promise.allSettled(nodes.map((n) => n.node.stop()))
     }
   },

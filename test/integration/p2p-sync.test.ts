@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { natsLogId } from '../../src/log/kinds.js'
+import { natsLogId } from '../../src/core/selector.js'
 import { CollectingConsumer, natsEntry, startTestNode } from '../helpers/p2p.js'
 import { waitFor } from '../helpers/wait.js'
 

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { blake3, computeOutboard, encodeRanges, ChunkRanges } from '../../src/bao/index.js'
 import { CVS_PER_RECORD } from '../../src/blobs/constants.js'
-import { holdersFromPeers } from '../../src/blobs/holders.js'
+import { holdersFromHellos } from '../../src/blobs/holders.js'
 import { checkJob } from '../../src/blobs/job.js'
 import { MemoryBlobIndex } from '../../src/blobs/memory-index.js'
 import { OutboardPages } from '../../src/blobs/outboard-pages.js'
@@ -16,7 +16,7 @@ import {
   encodeDataFrame,
   encodeErrorFrame,
 } from '../../src/blobs/wire.js'
-import type { PeerView } from '../../src/p2p/peers.js'
+import type { PeerHello } from '../../src/sync/hello.js'
 import { MemoryStateStore } from '../../src/state/state-store.js'
 import { DirObjectStore } from '../../src/store/dir-object-store.js'
 import { outboardKey } from '../../src/store/layout.js'
@@ -98,21 +98,19 @@ describe('part geometry and jobs', () => {
 
   test('holders: connected peers holding (author, blobs, bucket), the author first', () => {
     const author = new Uint8Array(32).fill(9)
-    const view = (id: string, pk: Uint8Array, filters: string[], connected = true): PeerView =>
+    // what the hello service lists: connected peers that said hello
+    const view = (id: string, pk: Uint8Array, filters: string[]): PeerHello =>
       ({
-        id,
-        publicKey: pk,
-        connected,
+        peer: { id, publicKey: pk, connected: true },
         hello: { version: 1, holds: [{ author, kind: 'blobs', filters }], wants: [] },
-      }) as unknown as PeerView
+      }) as unknown as PeerHello
     const peers = [
       view('cc', new Uint8Array(32).fill(3), ['b1', 'b2']),
       view('aa', new Uint8Array(32).fill(1), ['b1']),
       view('99', author, ['b1']),
       view('bb', new Uint8Array(32).fill(2), ['other']),
-      view('dd', new Uint8Array(32).fill(4), ['b1'], false),
     ]
-    const find = holdersFromPeers({ list: () => peers })
+    const find = holdersFromHellos({ list: () => peers })
     assert.deepEqual(find(author, 'b1'), [{ id: '99' }, { id: 'aa' }, { id: 'cc' }])
     assert.deepEqual(find(author, 'b2'), [{ id: 'cc' }])
     assert.deepEqual(find(new Uint8Array(32), 'b1'), [])

@@ -7,7 +7,7 @@ import { subjectsOverlap } from '../../src/cli/client/streams.js'
 import type { CliIO } from '../../src/cli/io.js'
 import { main } from '../../src/cli/program.js'
 import { ConfigError } from '../../src/config/index.js'
-import { RhioError } from '../../src/errors.js'
+import { RhioError, type ErrorCode } from '../../src/errors/index.js'
 
 function io(): CliIO & { stdout: string; stderr: string } {
   const r = {
@@ -105,7 +105,7 @@ describe('rhio client: subjects, exit codes, usage', () => {
   })
 
   it('exit codes: 2 bad input, 3 unreachable, 1 otherwise', () => {
-    const e = (code: string): RhioError => new RhioError(code, 'x')
+    const e = (code: ErrorCode): RhioError => new RhioError(code, 'x')
     assert.equal(clientExitCode(new ConfigError([{ path: 'a', message: 'b' }], null)), 2)
     assert.equal(clientExitCode(e('CONFIG_NOT_FOUND')), 2)
     assert.equal(clientExitCode(e('CLIENT_FILE_UNREADABLE')), 2)

@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { ConfigError, loadConfig } from '../../src/config/index.js'
-import { hasCode } from '../../src/errors.js'
+import { hasCode } from '../../src/errors/index.js'
 import { tempDir } from '../helpers/tmp.js'
 
 const PK = '2e2f2ab7a8fd0e0ee4d9b9d0c9ee7e1bb0f5d1ba1a3cbf9a8d2f0b8f1e0d3c4a'

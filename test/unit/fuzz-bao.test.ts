@@ -21,7 +21,7 @@ import {
   type OutboardResult,
 } from '../../src/bao/index.js'
 import { decodeResponseFrame, encodeDataFrame, encodeErrorFrame } from '../../src/blobs/wire.js'
-import { RhioError } from '../../src/errors.js'
+import { RhioError } from '../../src/errors/index.js'
 import { encodeToBuffer, noise, outboardOf } from '../helpers/bao.js'
 import {
   applyMutations,

@@ -11,7 +11,7 @@ import fc from 'fast-check'
 import { decodeHeader, decodeSignedBatch, encodeHeader } from '../../src/core/batch.js'
 import { DecodeError, Reader, Writer } from '../../src/core/codec.js'
 import { decodeEntry, encodeEntry } from '../../src/core/entry.js'
-import { RhioError } from '../../src/errors.js'
+import { RhioError } from '../../src/errors/index.js'
 import { fuzzParams, mutated, noiseBytes, typedOnly } from '../helpers/fuzz.js'
 import {
   FUZZ_LIMITS,

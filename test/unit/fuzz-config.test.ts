@@ -18,7 +18,7 @@ import {
   schemaKeyPaths,
   type Config,
 } from '../../src/config/index.js'
-import { RhioError } from '../../src/errors.js'
+import { RhioError } from '../../src/errors/index.js'
 import { fuzzParams, mutate, mutated, typedOnly } from '../helpers/fuzz.js'
 
 const exampleText = readFileSync(new URL('../../../config.example.yaml', import.meta.url), 'utf8')

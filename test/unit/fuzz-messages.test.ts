@@ -13,14 +13,14 @@ import {
   matchesAny,
   subjectMatches,
 } from '../../src/core/subject.js'
-import { RhioError } from '../../src/errors.js'
+import { RhioError } from '../../src/errors/index.js'
 import {
   parseLogId,
   selectorCovers,
   selectorMatchesEntry,
   selectorMatchesLog,
-} from '../../src/log/kinds.js'
-import { decodeHello, decodeSync, encodeHello, encodeSync } from '../../src/p2p/messages.js'
+} from '../../src/core/selector.js'
+import { decodeHello, decodeSync, encodeHello, encodeSync } from '../../src/sync/wire.js'
 import { fuzzParams, mutated, noiseBytes, typedOnly } from '../helpers/fuzz.js'
 import { FUZZ_LIMITS, helloArb, selectorArb, syncMessageArb } from '../helpers/wire-arbitraries.js'
 

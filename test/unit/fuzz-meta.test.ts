@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { RhioError } from '../../src/errors.js'
+import { RhioError } from '../../src/errors/index.js'
 import { decodeBaoMeta, encodeBaoMeta, type BaoMeta } from '../../src/store/meta.js'
 import { fuzzParams, mutated, noiseBytes, typedOnly } from '../helpers/fuzz.js'
 

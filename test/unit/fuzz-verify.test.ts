@@ -15,7 +15,7 @@ import {
   type VerifyResult,
 } from '../../src/core/batch.js'
 import { Reader, equalBytes } from '../../src/core/codec.js'
-import { RhioError } from '../../src/errors.js'
+import { RhioError } from '../../src/errors/index.js'
 import { applyMutations, fuzzParams, mutated, mutationsArb, typedOnly } from '../helpers/fuzz.js'
 import { testVerify } from '../helpers/keys.js'
 import {

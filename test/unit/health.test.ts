@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { parseConfig } from '../../src/config/index.js'
-import { HealthModel } from '../../src/node/health.js'
+import { HealthModel } from '../../src/component/index.js'
 
 const PK = 'ab'.repeat(32)
 const OWN = 'ee'.repeat(32)

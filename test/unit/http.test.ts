@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { parseConfig } from '../../src/config/index.js'
-import { hasCode } from '../../src/errors.js'
-import {
-  createHttpServer,
-  createMetrics,
-  Registry,
-  sendJson,
-  type HttpServer,
-} from '../../src/http/index.js'
-import { HealthModel } from '../../src/node/health.js'
+import { hasCode } from '../../src/errors/index.js'
+import { Registry } from 'prom-client'
+import { createHttpServer, sendJson, type HttpServer } from '../../src/http/index.js'
+import { createMetrics, HealthModel } from '../../src/component/index.js'
 import { captureLogs, type CapturedLogs } from '../helpers/logs.js'
 
 const PK = 'ab'.repeat(32)

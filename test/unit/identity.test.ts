@@ -3,7 +3,7 @@ import { stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
-import { hasCode } from '../../src/errors.js'
+import { hasCode } from '../../src/errors/index.js'
 import {
   checkEd25519,
   Ed25519Verifier,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { hasCode } from '../../src/errors.js'
+import { hasCode } from '../../src/errors/index.js'
 import {
   encodeHeaderBlock,
   hasRhioProvenance,
@@ -11,9 +11,9 @@ import {
   type HeaderList,
 } from '../../src/nats/headers.js'
 import { parseAckReply } from '../../src/nats/pull.js'
-import { Backoff } from '../../src/nats/retry.js'
+import { Backoff } from '../../src/util/backoff.js'
 import { validateFilterSubject, validatePublishSubject } from '../../src/nats/subjects.js'
-import { WaitQueue } from '../../src/nats/waiters.js'
+import { WaitQueue } from '../../src/util/wait-queue.js'
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b)

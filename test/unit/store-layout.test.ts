@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
-import { hasCode } from '../../src/errors.js'
+import { hasCode } from '../../src/errors/index.js'
 import { StoreErrorCode } from '../../src/store/errors.js'
 import {
   blobKeys,

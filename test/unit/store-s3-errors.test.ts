@@ -7,7 +7,7 @@ import {
   NoSuchUpload,
   S3ServiceException,
 } from '@aws-sdk/client-s3'
-import { RhioError } from '../../src/errors.js'
+import { RhioError } from '../../src/errors/index.js'
 import { StoreErrorCode } from '../../src/store/errors.js'
 import { isNotImplemented, mapS3Error } from '../../src/store/s3-errors.js'
 

@@ -5,7 +5,7 @@
  */
 import { connect, errors, type NatsConnection } from '@nats-io/transport-node'
 import { parseNatsEndpoints, type Config } from '../../config/index.js'
-import { RhioError } from '../../errors.js'
+import { RhioError } from '../../errors/index.js'
 import { natsAuthenticator } from '../../nats/connection.js'
 import { createObjectStore } from '../../store/factory.js'
 import type { ObjectStore } from '../../store/index.js'

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream'
 import { headers as natsHeaders, type Msg, type MsgHdrs } from '@nats-io/transport-node'
-import { describeError } from '../../errors.js'
+import { describeError } from '../../errors/index.js'
 import type { ClientContext } from './context.js'
 import { natsError, withNats } from './context.js'
 import { ClientErrorCode, clientError } from './errors.js'

@@ -3,7 +3,7 @@
  * rhio itself never creates streams; the demo and a new user need one.
  */
 import { jetstreamManager, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream'
-import { describeError } from '../../errors.js'
+import { describeError } from '../../errors/index.js'
 import { table } from '../status.js'
 import type { ClientContext } from './context.js'
 import { natsError, withNats } from './context.js'

@@ -22,11 +22,15 @@ import {
 import { toHex } from '../core/codec.js'
 import { digest } from '../core/hash.js'
 import { filterContains, filtersCovered } from '../core/subject.js'
-import type { Selector, SyncMessage } from '../p2p/messages.js'
-import type { P2PMetrics } from '../p2p/metrics.js'
+import type { Selector, SyncMessage } from './wire.js'
+import type { PenaltyReason } from '../p2p/penalty-box.js'
+import type { SyncMetrics } from './metrics.js'
 import type { StateStore } from '../state/state-store.js'
-import { parseLogId, selectorMatchesEntry, selectorMatchesLog } from './kinds.js'
-import type { LogRegistry } from './registry.js'
+import { timeLimit } from '../util/abort.js'
+import { SerialQueue } from '../util/lock.js'
+import { WaitQueue } from '../util/wait-queue.js'
+import { parseLogId, selectorMatchesEntry, selectorMatchesLog } from '../core/selector.js'
+import type { LogRegistry } from '../log/registry.js'
 
 export interface Delivery {
   author: Uint8Array
@@ -47,7 +51,7 @@ export interface LogConsumer {
   deliver(d: Delivery): Promise<void>
 }
 
-export type HandleResult = { ok: true } | { ok: false; reason: string; detail: string }
+export type HandleResult = { ok: true } | { ok: false; reason: PenaltyReason; detail: string }
 
 interface LogState {
   logId: string
@@ -88,18 +92,20 @@ export interface WantOptions {
   persistEvery: number
   persistDelayMs?: number
   logger: Logger
-  metrics?: P2PMetrics
+  metrics?: SyncMetrics
 }
 
 export class Want {
   readonly selector: Selector
   readonly authorHex: string
   private readonly logs = new Map<string, LogState>()
-  private chain: Promise<unknown> = Promise.resolve()
+  /** Messages of all sessions of this want are processed one at a time. */
+  private readonly queue = new SerialQueue()
   private persistTimer: NodeJS.Timeout | undefined
   private unpersistedEntries = 0
   private persisting: Promise<void> = Promise.resolve()
-  private readonly waiters = new Set<() => void>()
+  /** waitDurable() callers, by (log, seq). */
+  private readonly waiters = new WaitQueue<{ logId: string; seq: number }>()
   private abandoned = false
 
   constructor(private readonly o: WantOptions) {
@@ -166,9 +172,7 @@ export class Want {
 
   /** Processes one message from a session, serialised with all other sessions of this want. */
   handle(peer: string, msg: SyncMessage): Promise<HandleResult> {
-    const next = this.chain.then(() => this.process(peer, msg))
-    this.chain = next.catch(() => undefined)
-    return next
+    return this.queue.run(() => this.process(peer, msg))
   }
 
   private log(logId: string): LogState {
@@ -320,7 +324,7 @@ export class Want {
     if (!moved) return
     this.o.metrics?.logHeight.set({ author: this.authorHex, log: l.logId }, l.durable)
     this.updateLag(l)
-    for (const w of this.waiters) w()
+    this.waiters.releaseWhere((w) => (this.logs.get(w.logId)?.durable ?? 0) >= w.seq)
     if (this.abandoned) return
     if (this.unpersistedEntries >= this.o.persistEvery) void this.persist()
     else this.persistTimer ??= setTimeout(() => void this.persist(), this.o.persistDelayMs ?? 250)
@@ -363,21 +367,12 @@ export class Want {
   }
 
   /** Resolves when `logId` is durable through `seq`, or rejects on timeout. */
-  waitDurable(logId: string, seq: number, timeoutMs: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        if ((this.logs.get(logId)?.durable ?? 0) >= seq) {
-          clearTimeout(t)
-          this.waiters.delete(check)
-          resolve()
-        }
-      }
-      const t = setTimeout(() => {
-        this.waiters.delete(check)
-        reject(new Error(`log ${logId} not durable through ${seq} within ${timeoutMs} ms`))
-      }, timeoutMs)
-      this.waiters.add(check)
-      check()
+  async waitDurable(logId: string, seq: number, timeoutMs: number): Promise<void> {
+    if ((this.logs.get(logId)?.durable ?? 0) >= seq) return
+    const deadline = new AbortController()
+    await timeLimit(this.waiters.wait({ logId, seq }, deadline.signal), timeoutMs, () => {
+      deadline.abort()
+      throw new Error(`log ${logId} not durable through ${seq} within ${timeoutMs} ms`)
     })
   }
 
@@ -389,7 +384,7 @@ export class Want {
   }
 
   async close(): Promise<void> {
-    await this.chain
+    await this.queue.idle()
     await this.persist()
     if (this.persistTimer) clearTimeout(this.persistTimer)
     this.persistTimer = undefined

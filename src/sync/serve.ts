@@ -8,12 +8,12 @@
 import { subsetBatch } from '../core/batch.js'
 import { equalBytes } from '../core/codec.js'
 import { decodeEntry } from '../core/entry.js'
-import type { FrameStore } from './frame-store.js'
+import type { FrameStore } from '../log/frame-store.js'
 import { filterContains } from '../core/subject.js'
-import { parseLogId, selectorMatchesEntry } from './kinds.js'
-import type { LogRegistry } from './registry.js'
-import type { Selector, SyncMessage } from '../p2p/messages.js'
-import { pause, withDeadline } from '../util/abort.js'
+import { parseLogId, selectorMatchesEntry } from '../core/selector.js'
+import type { LogRegistry } from '../log/registry.js'
+import type { Selector, SyncMessage } from './wire.js'
+import { linkSignals, pause, withDeadline } from '../util/abort.js'
 
 export interface ServeOptions {
   registry: LogRegistry
@@ -37,8 +37,8 @@ export async function serve(o: ServeOptions): Promise<boolean> {
     return false
   }
   const running = new Map<string, Promise<void>>()
-  const stop = new AbortController()
-  const signal = AbortSignal.any([o.signal, stop.signal])
+  const stop = linkSignals(o.signal)
+  const signal = stop.signal
   let failure: unknown
   const start = (store: FrameStore): void => {
     if (running.has(store.info.logId) || !equalBytes(store.info.author, selector.author)) return
@@ -63,6 +63,7 @@ export async function serve(o: ServeOptions): Promise<boolean> {
   } finally {
     unsubscribe()
     stop.abort()
+    stop.dispose()
     await Promise.allSettled(running.values())
   }
   if (failure !== undefined && !o.signal.aborted) throw failure

@@ -1,8 +1,8 @@
 /**
  * Wire messages of rhio's p2p protocols (hello and sync). Each message is one
- * frame (see framing.ts): a type byte followed by its fields, encoded with the
- * canonical codec in core/codec.ts. Decoding never trusts lengths beyond the
- * configured limits.
+ * frame (see p2p/framing.ts): a type byte followed by its fields, encoded with
+ * the canonical codec in core/codec.ts. Decoding never trusts lengths beyond
+ * the configured limits. docs/PROTOCOL.md describes every field.
  */
 import { DecodeError, Reader, Writer } from '../core/codec.js'
 import {
@@ -11,19 +11,18 @@ import {
   MAX_LOG_ID_BYTES,
   type SignedBatch,
 } from '../core/batch.js'
+import type { LogKind, Selector } from '../core/selector.js'
 
+export type { LogKind, Selector } from '../core/selector.js'
+
+/**
+ * The hello version this node speaks. A hello with another version is refused
+ * (the peer is told nothing and sessions are not started with it): a later
+ * version may change what the fields mean.
+ */
 export const PROTOCOL_VERSION = 1
 
-export type LogKind = 'nats' | 'blobs'
 const KIND_CODE: Record<LogKind, number> = { nats: 1, blobs: 2 }
-
-/** What a node wants from, or holds of, one author's data. */
-export interface Selector {
-  author: Uint8Array
-  kind: LogKind
-  /** NATS subject filters, or bucket names for blobs. */
-  filters: string[]
-}
 
 export interface Hello {
   version: number

@@ -6,39 +6,7 @@
  * section a component registers).
  */
 import type { Config } from '../config/index.js'
-
-/** Status of one stream or bucket, as the original spells it. */
-export type ItemStatus = 'New' | 'Active' | 'Inactive' | 'Unknown'
-
-export interface ItemState {
-  status: ItemStatus
-  lastError: string | null
-  /** Unix ms of the last check, null before the first. */
-  lastCheckTime: number | null
-}
-
-/**
- * A problem the component using a stream (the publish side's source, the
- * subscribe side's sink) sees right now, e.g. "no stream captures the
- * subject". It is kept apart from the periodic stream check's state so the two
- * never overwrite each other; /health shows the problem over the check.
- */
-export interface UsageProblem {
-  error: string
-  /** Unix ms when it was last seen. */
-  time: number
-}
-
-export type NatsStatus = 'Connecting' | 'Connected' | 'Disconnected' | 'Closed'
-
-export interface NatsState {
-  status: NatsStatus
-  /** The server connected to (or last tried), e.g. `127.0.0.1:4222`. */
-  server: string | null
-  lastError: string | null
-  /** Unix ms when `status` last changed. */
-  since: number
-}
+import type { ItemState, ItemStatus, NatsState, NatsStatus, UsageProblem } from './health.js'
 
 interface Status {
   status: ItemStatus
@@ -47,7 +15,7 @@ interface Status {
 }
 
 /** The JSON body of GET /health (original fields first, in the original order). */
-export interface HealthStatus {
+export interface HealthReport {
   status: 'Running' | 'Unknown' | 'Error'
   msg: string | null
   streams: {
@@ -92,7 +60,8 @@ export class HealthModel {
     Entry<{ source: string; remote_bucket: string; local_bucket: string }>
   >()
   private nats: NatsState
-  private readonly sections = new Map<string, unknown>()
+  /** Additive sections: a value, or a function giving the current one (undefined: left out). */
+  private readonly sections = new Map<string, () => unknown>()
   private readonly problems = new Map<string, string>()
   /** Problems reported by the stream's users, by 'pub'/'sub' + entry id. */
   private readonly usage = new Map<string, UsageProblem>()
@@ -233,8 +202,16 @@ export class HealthModel {
 
   /** Adds or replaces an additive top-level section (e.g. `peers`, `transfers`). */
   setSection(name: string, value: unknown): void {
+    this.provideSection(name, () => value)
+  }
+
+  /**
+   * Adds a section computed when /health is rendered (so it is always current
+   * and costs nothing between requests); `get` returning undefined leaves it out.
+   */
+  provideSection(name: string, get: () => unknown): void {
     if (RESERVED.has(name)) throw new Error(`health section '${name}' is reserved`)
-    this.sections.set(name, value)
+    this.sections.set(name, get)
   }
 
   /** Marks a component unhealthy with a reason (null clears it). */
@@ -276,9 +253,9 @@ export class HealthModel {
     return this.reasons().length === 0
   }
 
-  snapshot(): HealthStatus {
+  snapshot(): HealthReport {
     const reasons = this.reasons()
-    const body: HealthStatus = {
+    const body: HealthReport = {
       status: reasons.length === 0 ? 'Running' : 'Error',
       msg: reasons.length === 0 ? null : reasons.join('; '),
       streams: {
@@ -302,7 +279,10 @@ export class HealthModel {
         started_at: this.startedAt,
       },
     }
-    for (const [name, value] of this.sections) body[name] = value
+    for (const [name, get] of this.sections) {
+      const value = get()
+      if (value !== undefined) body[name] = value
+    }
     return body
   }
 }

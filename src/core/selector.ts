@@ -1,6 +1,7 @@
 /**
- * What a log is about, derived from its id, and how selectors (wants and
- * holdings) relate to logs and entries.
+ * What a node wants from, or holds of, one author's data (a selector), what a
+ * log is about (derived from its id), and how selectors relate to logs and
+ * entries.
  *
  * Log ids are JSON arrays so they can carry arbitrary subjects and names
  * unambiguously and are covered by the author's signature (the id is in the
@@ -10,9 +11,19 @@
  * A recreated stream or a new epoch gives a new log, so sequence numbers never
  * go backwards within a log.
  */
-import type { Entry } from '../core/entry.js'
-import { filtersCovered, filtersOverlap, matchesAny } from '../core/subject.js'
-import type { LogKind, Selector } from '../p2p/messages.js'
+import type { Entry } from './entry.js'
+import { filtersCovered, filtersOverlap, matchesAny } from './subject.js'
+
+/** The two kinds of logs: NATS messages and blob (S3 object) announcements. */
+export type LogKind = 'nats' | 'blobs'
+
+/** What a node wants from, or holds of, one author's data. */
+export interface Selector {
+  author: Uint8Array
+  kind: LogKind
+  /** NATS subject filters, or bucket names for blobs. */
+  filters: string[]
+}
 
 export type LogScope =
   { kind: 'nats'; subject: string; stream: string } | { kind: 'blobs'; bucket: string }
@@ -47,10 +58,6 @@ export function parseLogId(logId: string): LogScope | undefined {
     return { kind: 'blobs', bucket: v[1] }
   }
   return undefined
-}
-
-export function logKind(logId: string): LogKind | undefined {
-  return parseLogId(logId)?.kind
 }
 
 /** Whether a log may hold entries the selector wants. */

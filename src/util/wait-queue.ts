@@ -1,7 +1,9 @@
 /**
- * Promises that wait for a condition on some state, released by whoever changes
- * that state. Used by the sink for "room in the window" (released from the front,
- * in arrival order) and "acked up to index N" (released wherever satisfied).
+ * Promises that wait for a condition on some state, released by whoever
+ * changes that state: from the front in arrival order (`releaseFront`, e.g.
+ * room in a window) or wherever the condition holds (`releaseWhere`, e.g.
+ * "acked up to N"). A waiter whose signal aborts leaves the queue and takes
+ * its abort listener with it.
  */
 interface Waiter<T> {
   value: T
@@ -54,8 +56,8 @@ export class WaitQueue<T> {
     }
   }
 
-  /** Releases every waiter for which `ready` holds. */
-  releaseWhere(ready: (value: T) => boolean): void {
+  /** Releases every waiter for which `ready` holds (default: all). */
+  releaseWhere(ready: (value: T) => boolean = () => true): void {
     if (this.items.length === 0) return
     const keep: Array<Waiter<T>> = []
     const done: Array<Waiter<T>> = []

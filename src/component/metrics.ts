@@ -3,7 +3,7 @@
  * one). The original rhio's metric names and labels are kept; components add
  * their own metrics to the same registry.
  */
-import { collectDefaultMetrics, Counter, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, type Registry } from 'prom-client'
 
 /** Metric and label names of the original rhio (`rhio/src/metrics.rs`). */
 export const METRIC = {
@@ -65,5 +65,3 @@ export function createMetrics(registry: Registry, opts: CreateMetricsOptions = {
     }),
   }
 }
-
-export { Registry }

@@ -8,14 +8,13 @@
  * Unknown. Until the replication components report their own view of the
  * streams, this is the truthful status /health shows.
  */
-import { setTimeout as sleep } from 'node:timers/promises'
 import { jetstreamManager, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream'
 import type { Logger } from 'pino'
 import { subjectCovers } from '../config/index.js'
-import { describeError } from '../errors.js'
-import type { NatsConnectionComponent } from '../nats/connection.js'
-import type { Component } from './component.js'
-import type { HealthModel, ItemState } from './health.js'
+import { describeError } from '../errors/index.js'
+import { pause, Wakeup } from '../util/abort.js'
+import type { NatsConnectionComponent } from './connection.js'
+import type { Component, HealthModel, ItemState } from '../component/index.js'
 
 /** One request per configured stream every 5 s is negligible load and quick to notice. */
 export const STREAM_CHECK_INTERVAL_MS = 5_000
@@ -35,7 +34,7 @@ export class StreamCheckComponent implements Component {
   readonly name = 'stream-check'
   private ac: AbortController | undefined
   private done: Promise<void> | undefined
-  private wake: (() => void) | undefined
+  private readonly wakeup = new Wakeup()
   private unsubscribe: (() => void) | undefined
   private readonly lastLogged = new Map<string, string>()
 
@@ -47,7 +46,7 @@ export class StreamCheckComponent implements Component {
     this.ac = ac
     this.unsubscribe = this.init.nats.onState((s) => {
       if (s.status !== 'Connected') this.markUnknown(`NATS is ${s.status.toLowerCase()}`)
-      this.wake?.() // check at once after (re)connecting
+      this.wakeup.wake() // check at once after (re)connecting
     })
     const s = this.init.nats.natsState()
     if (s.status !== 'Connected') this.markUnknown(`NATS is ${s.status.toLowerCase()}`)
@@ -58,7 +57,7 @@ export class StreamCheckComponent implements Component {
     if (!this.ac || this.ac.signal.aborted) return
     this.unsubscribe?.()
     this.ac.abort()
-    this.wake?.()
+    this.wakeup.wake()
     await this.done
   }
 
@@ -124,20 +123,7 @@ export class StreamCheckComponent implements Component {
 
   /** Sleeps one interval, or until woken by a NATS state change or stop(). */
   private async pause(signal: AbortSignal): Promise<void> {
-    const ac = new AbortController()
-    const onAbort = (): void => ac.abort()
-    signal.addEventListener('abort', onAbort, { once: true })
-    this.wake = () => ac.abort()
-    try {
-      await sleep(this.init.intervalMs ?? STREAM_CHECK_INTERVAL_MS, undefined, {
-        signal: ac.signal,
-      })
-    } catch {
-      // woken up early
-    } finally {
-      signal.removeEventListener('abort', onAbort)
-      this.wake = undefined
-    }
+    await pause(this.init.intervalMs ?? STREAM_CHECK_INTERVAL_MS, signal, this.wakeup)
   }
 
   /** Streams that cannot be checked are Unknown; last_check_time stays the last real check. */

@@ -1,0 +1,49 @@
+/**
+ * The additive sections of GET /health (`peers`, `sync`, `transfers`) in its
+ * snake_case JSON, from the typed status of the p2p, sync and blob parts.
+ * The status page and `rhio status` read these fields.
+ */
+import type { TransferStatus } from '../blobs/types.js'
+import type { PeerView } from '../p2p/peer-table.js'
+import type { LogStatus } from '../sync/sync-node.js'
+
+export function peersSection(peers: readonly PeerView[]): unknown[] {
+  return peers.map((p) => ({
+    id: p.id,
+    connected: p.connected,
+    configured: p.configured,
+    addresses: p.addresses,
+    connected_since: p.connectedSince ?? null,
+    last_seen: p.lastSeen ?? null,
+    last_error: p.lastError ?? null,
+    banned_until: p.bannedUntil ?? null,
+  }))
+}
+
+export function syncSection(logs: readonly LogStatus[]): unknown[] {
+  return logs.map((s) => ({
+    author: s.author,
+    kind: s.kind,
+    log: s.logId,
+    height: s.height,
+    durable: s.durable,
+    head: s.head,
+    lag: s.lag,
+    last_peer: s.lastPeer ?? null,
+    last_update: s.lastUpdate ?? null,
+  }))
+}
+
+export function transfersSection(transfers: readonly TransferStatus[]): unknown[] {
+  return transfers.map((t) => ({
+    local_bucket: t.localBucket,
+    key: t.key,
+    hash: t.hash,
+    size: t.size,
+    done: t.done,
+    peer: t.peer,
+    state: t.state,
+    started_at: t.startedAt,
+    last_error: t.lastError,
+  }))
+}

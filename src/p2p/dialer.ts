@@ -1,0 +1,105 @@
+/**
+ * Keeps this node connected to its configured `nodes`: dials each one's
+ * endpoints (host names resolved through DNS at every attempt, so Kubernetes
+ * service names that resolve only once the peer is up work), backs off while
+ * it fails, and checks again every `queryIntervalMs` (at once when the peer
+ * disconnects). Banned peers are not dialled until their ban ends.
+ */
+import type { Libp2p } from '@libp2p/interface'
+import type { Logger } from 'pino'
+import { describeError } from '../errors/index.js'
+import { Wakeup, withDeadline } from '../util/abort.js'
+import { Backoff } from '../util/backoff.js'
+import { resolveEndpoints, systemResolver, type Resolver } from './endpoints.js'
+import type { PenaltyBox } from './penalty-box.js'
+import type { PeerTable, StaticNode } from './peer-table.js'
+
+/** Retries of a configured node that cannot be reached: 0.5 s, doubling to 30 s. */
+export const DIAL_RETRY = { minMs: 500, maxMs: 30_000 }
+/** One dial attempt (TCP connect, Noise and Yamux handshakes). */
+export const DIAL_TIMEOUT_MS = 10_000
+
+export interface StaticDialerComponents {
+  host: Libp2p
+  peers: PeerTable
+  penalties: PenaltyBox
+  logger: Logger
+  resolver?: Resolver
+}
+
+export interface StaticDialerInit {
+  nodes: StaticNode[]
+  /** DNS re-resolution period for `nodes` endpoints. */
+  queryIntervalMs: number
+}
+
+export class StaticDialer {
+  private readonly abort = new AbortController()
+  private readonly loops: Promise<void>[] = []
+  private readonly wakeups = new Map<string, Wakeup>()
+  private unsubscribe: (() => void) | undefined
+  private started = false
+
+  constructor(
+    private readonly components: StaticDialerComponents,
+    private readonly init: StaticDialerInit,
+  ) {}
+
+  start(): void {
+    if (this.started) return
+    this.started = true
+    this.unsubscribe = this.components.peers.onDisconnect((p) => this.wakeups.get(p.id)?.wake())
+    for (const n of this.init.nodes) {
+      const wakeup = new Wakeup()
+      this.wakeups.set(n.publicKey, wakeup)
+      this.loops.push(this.dialLoop(n, wakeup))
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    this.unsubscribe?.()
+    this.abort.abort()
+    await Promise.allSettled(this.loops)
+  }
+
+  private async dialLoop(node: StaticNode, wakeup: Wakeup): Promise<void> {
+    const { host, peers, penalties, logger } = this.components
+    const resolver = this.components.resolver ?? systemResolver
+    const signal = this.abort.signal
+    const backoff = new Backoff(DIAL_RETRY)
+    const id = node.publicKey
+    while (!signal.aborted) {
+      const peer = peers.get(id)
+      if (!peer) return
+      if (peer.connected || penalties.isBanned(id)) {
+        await wakeup.sleep(this.init.queryIntervalMs, signal).catch(() => {})
+        continue
+      }
+      const { addrs, errors } = await resolveEndpoints(node.endpoints, peer.peerId, resolver)
+      if (errors.length) peers.setError(id, errors.join('; '))
+      let connected = false
+      for (const addr of addrs) {
+        if (signal.aborted) return
+        try {
+          await withDeadline(signal, DIAL_TIMEOUT_MS, (s) => host.dial(addr, { signal: s }))
+          connected = true
+          break
+        } catch (err) {
+          peers.setError(id, `${addr.toString()}: ${describeError(err)}`)
+        }
+      }
+      if (connected) {
+        backoff.reset()
+        continue
+      }
+      const delay = Math.min(backoff.next(), this.init.queryIntervalMs)
+      logger.debug(
+        { peer: id, attempt: backoff.attempts, delay, err: peers.get(id)?.lastError },
+        'dial failed, retrying',
+      )
+      await wakeup.sleep(delay, signal).catch(() => {})
+    }
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * Message replication as a node component: one publisher per
+ * `publish.nats_subjects` entry (stream → author log) and one subscriber per
+ * author of `subscribe.nats_subjects` (want → local streams). Subscriptions
+ * load their heights from the state store, which may need NATS: they are set
+ * up in the background, so rhio starts while NATS is down.
+ */
+import type { NatsConnection } from '@nats-io/transport-node'
+import type { Logger } from 'pino'
+import type { Registry } from 'prom-client'
+import type { Component, HealthModel, RhioMetrics } from '../component/index.js'
+import type { Config } from '../config/index.js'
+import { fromHex } from '../core/codec.js'
+import { describeError } from '../errors/index.js'
+import type { LoggerFactory } from '../logging/index.js'
+import type { NatsConnectionComponent } from '../nats/connection.js'
+import { retry } from '../util/backoff.js'
+import { MessageMetrics } from './metrics.js'
+import { NatsPublisher } from './nats-publisher.js'
+import { NatsSubscriber } from './nats-subscriber.js'
+import type { LogNetwork } from './network.js'
+
+/** Setting up a subscription waits for the state store (NATS KV): 1 s, doubling to 10 s. */
+export const SETUP_RETRY = { minMs: 1_000, maxMs: 10_000 }
+
+export interface MessageReplicationComponents {
+  nats: NatsConnectionComponent
+  /** The node's sync layer (available once the p2p component has started). */
+  network: () => LogNetwork
+  health: HealthModel
+  metrics: RhioMetrics
+  registry: Registry
+  logs: LoggerFactory
+}
+
+export class MessageReplication implements Component {
+  readonly name = 'messages'
+  private readonly publishers: NatsPublisher[] = []
+  private readonly subscribers: NatsSubscriber[] = []
+  private readonly metrics: MessageMetrics
+  private readonly log: Logger
+  private readonly abort = new AbortController()
+  private background: Promise<void> | undefined
+
+  constructor(
+    private readonly components: MessageReplicationComponents,
+    private readonly config: Config,
+  ) {
+    this.log = components.logs.forComponent('rhio:replication')
+    this.metrics = new MessageMetrics(components.registry)
+  }
+
+  private connection = (signal: AbortSignal): Promise<NatsConnection> =>
+    this.components.nats.connected(signal)
+
+  async start(): Promise<void> {
+    const network = this.components.network()
+    this.startPublishers(network)
+    this.background = this.startSubscribers(network, this.abort.signal).catch((err: unknown) => {
+      if (!this.abort.signal.aborted)
+        this.log.error({ err: describeError(err) }, 'subscriptions failed to start')
+    })
+  }
+
+  /** Stops setting up subscriptions (the network's intake stops next). */
+  async beforeStop(): Promise<void> {
+    this.abort.abort()
+    await this.background
+  }
+
+  /** Stops reading streams, then lets the sinks flush what was delivered. */
+  async stop(): Promise<void> {
+    await this.beforeStop()
+    await Promise.allSettled(this.publishers.map((p) => p.stop()))
+    await Promise.allSettled(this.subscribers.map((s) => s.stop()))
+  }
+
+  private startPublishers(network: LogNetwork): void {
+    const { health, metrics, logs } = this.components
+    const byStream = new Map<string, string[]>()
+    for (const { stream, subject } of this.config.publish.nats_subjects) {
+      const earlier = byStream.get(stream) ?? []
+      if (earlier.includes(subject)) continue // same subject twice in one stream: merged
+      const pub = new NatsPublisher({
+        stream,
+        subject,
+        earlier: [...earlier],
+        openLog: (logId, filter) => network.publish({ logId, kind: 'nats' }, [filter]),
+        connection: this.connection,
+        logger: logs.forComponent('rhio:publish'),
+        metrics: this.metrics,
+        onMessage: (s) => metrics.messageReceiveTotal.inc({ source: 'nats', subject: s }),
+        onProblem: (p) =>
+          health.setPublishedStreamProblem(
+            stream,
+            subject,
+            p === null ? null : { error: p, time: Date.now() },
+          ),
+      })
+      byStream.set(stream, [...earlier, subject])
+      this.publishers.push(pub)
+      pub.start()
+    }
+  }
+
+  private async startSubscribers(network: LogNetwork, signal: AbortSignal): Promise<void> {
+    const { health, metrics, logs } = this.components
+    const byAuthor = new Map<string, Array<{ subject: string; stream: string }>>()
+    for (const { subject, stream, public_key } of this.config.subscribe.nats_subjects) {
+      const list = byAuthor.get(public_key) ?? []
+      list.push({ subject, stream })
+      byAuthor.set(public_key, list)
+    }
+    for (const [author, entries] of byAuthor) {
+      const sub = new NatsSubscriber({
+        author,
+        entries,
+        connection: this.connection,
+        logger: logs.forComponent('rhio:subscribe'),
+        metrics: this.metrics,
+        onProblem: (stream, p) => {
+          for (const e of entries)
+            if (e.stream === stream) health.setSubscribedStreamProblem(author, stream, e.subject, p)
+        },
+        onMessage: (s) =>
+          metrics.messageReceiveTotal.inc({
+            source: 'network',
+            msg_type: 'nats_message',
+            subject: s,
+          }),
+      })
+      this.subscribers.push(sub)
+      const selector = {
+        author: fromHex(author),
+        kind: 'nats' as const,
+        filters: [...new Set(entries.map((e) => e.subject))],
+      }
+      await retrySetup(
+        () => network.subscribe(selector, sub),
+        signal,
+        this.log,
+        `subscription to ${author}`,
+      )
+    }
+  }
+}
+
+/** Retries `fn` with backoff until it succeeds or `signal` aborts, logging each wait. */
+export async function retrySetup(
+  fn: () => Promise<unknown>,
+  signal: AbortSignal,
+  log: Logger,
+  what: string,
+): Promise<void> {
+  await retry(fn, {
+    signal,
+    policy: SETUP_RETRY,
+    onError: (err, delayMs) =>
+      log.warn({ err: describeError(err), retry_ms: delayMs }, `${what} waiting`),
+  })
+}

@@ -1,0 +1,282 @@
+/**
+ * The hello protocol: as soon as two nodes connect, each opens a stream to
+ * the other and says what it holds and what it wants (selectors); it sends a
+ * new hello on that stream whenever that changes. Sync sessions and blob
+ * transfers pick their peers from what the hellos say.
+ *
+ * Every rhio node says hello at once: a connection that stays silent for
+ * `helloTimeoutMs` is closed (it holds a connection slot for nothing). A peer
+ * that does not speak this network id's protocols is disconnected.
+ */
+import type { Libp2p, Stream, Connection } from '@libp2p/interface'
+import type { Logger } from 'pino'
+import { toHex } from '../core/codec.js'
+import { describeError } from '../errors/index.js'
+import { FramedStream } from '../p2p/framing.js'
+import { peerPublicKey, protocolId } from '../p2p/host.js'
+import { penalizeFrameError, type PenaltyBox } from '../p2p/penalty-box.js'
+import type { PeerTable, PeerView } from '../p2p/peer-table.js'
+import { Listeners } from '../util/listeners.js'
+import { withDeadline } from '../util/abort.js'
+import { decodeHello, encodeHello, PROTOCOL_VERSION, type Hello } from './wire.js'
+
+/** Hello streams per connection and direction. */
+export const HELLO_STREAMS = 2
+/** Opening the hello stream to a connected peer. */
+const OPEN_TIMEOUT_MS = 10_000
+
+export interface HelloServiceComponents {
+  host: Libp2p
+  peers: PeerTable
+  penalties: PenaltyBox
+  logger: Logger
+}
+
+export interface HelloServiceInit {
+  networkId: Uint8Array
+  /** Largest hello frame accepted. */
+  maxFrameBytes: number
+  /**
+   * A connected peer must send its first hello within this many ms, and each
+   * hello frame, once begun, must complete within it (default 10 s).
+   */
+  helloTimeoutMs?: number
+}
+
+/** A connected peer and what it last said. */
+export interface PeerHello {
+  peer: PeerView
+  hello: Hello
+}
+
+interface Conversation {
+  /** The stream this node says hello on. */
+  out?: FramedStream
+  /** What the peer last said. */
+  hello?: Hello
+  timer?: NodeJS.Timeout
+}
+
+export class HelloService {
+  private readonly proto: string
+  private local: Hello = { version: PROTOCOL_VERSION, holds: [], wants: [] }
+  private readonly conversations = new Map<string, Conversation>()
+  /** Streams being read (aborted on stop, so no read waits on a shared signal). */
+  private readonly inbound = new Set<FramedStream>()
+  private readonly hellos = new Listeners<PeerHello>()
+  private readonly gone = new Listeners<PeerView>()
+  private readonly abort = new AbortController()
+  private readonly unsubscribe: Array<() => void> = []
+  private started = false
+
+  constructor(
+    private readonly components: HelloServiceComponents,
+    private readonly init: HelloServiceInit,
+  ) {
+    this.proto = protocolId(init.networkId, 'hello')
+  }
+
+  private get timeoutMs(): number {
+    return this.init.helloTimeoutMs ?? 10_000
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return
+    this.started = true
+    const { host, peers } = this.components
+    await host.handle(this.proto, (stream, connection) => this.onStream(stream, connection), {
+      // one hello stream per direction is all a peer needs (two while one is replaced)
+      maxInboundStreams: HELLO_STREAMS,
+      maxOutboundStreams: HELLO_STREAMS,
+    })
+    this.unsubscribe.push(
+      peers.onConnect((p) => this.onConnect(p)),
+      peers.onDisconnect((p) => this.onDisconnect(p)),
+    )
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    for (const u of this.unsubscribe.splice(0)) u()
+    this.abort.abort()
+    for (const c of this.conversations.values()) clearTimeout(c.timer)
+    for (const f of this.inbound) f.abort(new Error('hello service stopped'))
+    await this.components.host.unhandle(this.proto).catch(() => {})
+  }
+
+  /** What the peer last said, while it is connected. */
+  get(id: string): Hello | undefined {
+    return this.conversations.get(id)?.hello
+  }
+
+  /** Connected peers that said hello, with what they said. */
+  list(): PeerHello[] {
+    const out: PeerHello[] = []
+    for (const [id, c] of this.conversations) {
+      if (!c.hello) continue
+      const peer = this.components.peers.get(id)
+      if (peer?.connected) out.push({ peer, hello: c.hello })
+    }
+    return out
+  }
+
+  /** Called on every hello received (also repeated ones). */
+  onHello(fn: (e: PeerHello) => void): () => void {
+    return this.hellos.add(fn)
+  }
+
+  /** Called when a peer that had said hello disconnects. */
+  onGone(fn: (peer: PeerView) => void): () => void {
+    return this.gone.add(fn)
+  }
+
+  /** Replaces what this node says and tells every connected peer. */
+  setLocal(h: Hello): void {
+    this.local = h
+    for (const [id, c] of this.conversations) if (c.out) void this.send(id, c.out)
+  }
+
+  private conversation(id: string): Conversation {
+    let c = this.conversations.get(id)
+    if (!c) this.conversations.set(id, (c = {}))
+    return c
+  }
+
+  private onConnect(p: PeerView): void {
+    const c = this.conversation(p.id)
+    clearTimeout(c.timer)
+    const since = p.connectedSince
+    c.timer = setTimeout(() => {
+      const now = this.components.peers.get(p.id)
+      if (!this.started || !now?.connected || c.hello || now.connectedSince !== since) return
+      this.components.penalties.penalize(p.id, 'timeout')
+      this.components.logger.info(
+        { peer: p.id },
+        'no hello from the peer in time; closing the connection',
+      )
+      this.components.peers.hangUp(p.id)
+    }, this.timeoutMs)
+    void this.open(p)
+  }
+
+  private onDisconnect(p: PeerView): void {
+    const c = this.conversations.get(p.id)
+    if (!c) return
+    clearTimeout(c.timer)
+    this.conversations.delete(p.id)
+    if (c.hello !== undefined) this.gone.emit(p)
+  }
+
+  private async open(p: PeerView): Promise<void> {
+    const { host, peers, logger } = this.components
+    try {
+      const stream = await withDeadline(this.abort.signal, OPEN_TIMEOUT_MS, (signal) =>
+        host.dialProtocol(p.peerId, this.proto, { signal }),
+      )
+      stream.inactivityTimeout = Number.POSITIVE_INFINITY
+      const out = new FramedStream(stream, {
+        maxFrameBytes: this.init.maxFrameBytes,
+        highWaterBytes: this.init.maxFrameBytes,
+        frameTimeoutMs: this.timeoutMs,
+      })
+      const c = this.conversations.get(p.id)
+      if (!c) {
+        out.abort(new Error('peer disconnected'))
+        return
+      }
+      c.out = out
+      void this.refuseInput(p.id, out)
+      await this.send(p.id, out)
+    } catch (err) {
+      if (this.abort.signal.aborted) return
+      const msg = describeError(err)
+      peers.setError(p.id, msg)
+      if (/protocol selection failed|not supported|UnsupportedProtocol/i.test(msg)) {
+        logger.warn({ peer: p.id }, 'peer does not speak this network id; closing the connection')
+        peers.hangUp(p.id)
+      } else {
+        logger.debug({ peer: p.id, err: msg }, 'hello stream failed')
+      }
+    }
+  }
+
+  /** Our hello stream only sends: anything the peer writes to it is bad input. */
+  private async refuseInput(peer: string, out: FramedStream): Promise<void> {
+    try {
+      const frame = await out.read()
+      if (frame === undefined) return
+      this.components.penalties.penalize(peer, 'malformed')
+      out.abort(new Error('unexpected data on the hello stream'))
+    } catch (err) {
+      penalizeFrameError(this.components.penalties, peer, err)
+    }
+  }
+
+  private async send(peer: string, out: FramedStream): Promise<void> {
+    try {
+      await out.write(encodeHello(this.local))
+    } catch (err) {
+      this.components.logger.debug({ peer, err: describeError(err) }, 'hello send failed')
+    }
+  }
+
+  private async onStream(stream: Stream, connection: Connection): Promise<void> {
+    const pk = peerPublicKey(connection.remotePeer)
+    if (!pk) {
+      stream.abort(new Error('not an Ed25519 peer'))
+      return
+    }
+    const id = toHex(pk)
+    stream.inactivityTimeout = Number.POSITIVE_INFINITY
+    const framed = new FramedStream(stream, {
+      maxFrameBytes: this.init.maxFrameBytes,
+      highWaterBytes: this.init.maxFrameBytes,
+      frameTimeoutMs: this.timeoutMs,
+    })
+    this.inbound.add(framed)
+    try {
+      for (;;) {
+        const frame = await framed.read()
+        if (!frame) {
+          // the peer closed its side: close ours too, so the stream goes away
+          await framed.closeWrite()
+          return
+        }
+        let hello: Hello
+        try {
+          hello = decodeHello(frame)
+        } catch (err) {
+          this.components.penalties.penalize(id, 'malformed')
+          throw err
+        }
+        this.received(id, hello)
+      }
+    } catch (err) {
+      penalizeFrameError(this.components.penalties, id, err)
+      if (!this.abort.signal.aborted)
+        this.components.logger.debug({ peer: id, err: describeError(err) }, 'hello stream ended')
+      framed.abort(err as Error)
+    } finally {
+      this.inbound.delete(framed)
+    }
+  }
+
+  private received(id: string, hello: Hello): void {
+    const peer = this.components.peers.get(id)
+    if (!peer?.connected) return
+    if (hello.version !== PROTOCOL_VERSION) {
+      // A node of another protocol version: what its selectors mean may differ, so
+      // nothing is started with it. Not bad input: it is told nothing and not penalised.
+      const msg = `peer speaks hello version ${hello.version}; this node speaks ${PROTOCOL_VERSION}`
+      if (peer.lastError !== msg) this.components.logger.warn({ peer: id }, msg)
+      this.components.peers.setError(id, msg)
+      return
+    }
+    this.conversation(id).hello = hello
+    this.components.peers.touch(id)
+    this.hellos.emit({ peer: { ...peer, lastSeen: Date.now() }, hello })
+  }
+}
+
+export type { Hello }
