@@ -45,7 +45,7 @@ for (const g of groups) {
     ],
     {
       stdio: 'inherit',
-      // the SDK's "later releases need Node 22" notice is noise here (DESIGN.md pins a Node 20 release)
+      // the SDK's "later releases need Node 22" notice is noise here (package.json pins a release that supports Node 20)
       env: {
         ...process.env,
         RHIO_TEST: '1',

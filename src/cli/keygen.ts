@@ -6,9 +6,9 @@
  */
 import { resolve } from 'node:path'
 import { NodeIdentity, writeKeyFile } from '../identity/index.js'
-import { EXIT, exitCodeFor } from './exit-codes.js'
-import { loadFromFlags, printError, type ConfigFlags } from './flags.js'
-import type { CliIO } from './io.js'
+import { EXIT, exitCodeFor } from './common/exit-codes.js'
+import { loadFromFlags, printError, type ConfigFlags } from './common/flags.js'
+import type { CliIO } from './common/io.js'
 
 export interface KeygenFlags extends ConfigFlags {
   out?: string

@@ -4,12 +4,12 @@
 // Entry point of the `rhio` command. The polyfill must load before libp2p.
 import '../util/polyfill.js'
 import { describeError } from '../errors/index.js'
-import { EXIT } from './exit-codes.js'
-import { processIO } from './io.js'
+import { EXIT } from './common/exit-codes.js'
+import { processIO } from './common/io.js'
 import { main } from './program.js'
 
 // The AWS SDK warns on Node < 22 that *later* SDK releases will need it; the
-// pinned release supports Node 20 (DESIGN.md §4), so the 9-line warning on
+// pinned release supports Node 20 (the SDK version is pinned in package.json), so the 9-line warning on
 // stderr of every run and every `rhio client` call with S3 is noise.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 

@@ -11,10 +11,10 @@ import { loadIdentity, type NodeIdentity } from '../identity/index.js'
 import { chooseLogFormat, LoggerFactory } from '../logging/index.js'
 import { RhioNode, SHUTDOWN_DEADLINE_MS } from '../node/index.js'
 import { localStoreRoot } from '../store/factory.js'
-import { EXIT, exitCodeFor } from './exit-codes.js'
+import { EXIT, exitCodeFor } from './common/exit-codes.js'
 import { startProfiler } from './profile.js'
-import { loadFromFlags, printError, type ConfigFlags } from './flags.js'
-import type { CliIO } from './io.js'
+import { loadFromFlags, printError, type ConfigFlags } from './common/flags.js'
+import type { CliIO } from './common/io.js'
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const
 

@@ -3,10 +3,11 @@
  * Exit 0 when healthy, 1 when not, 3 when the node cannot be reached. Works
  * against the original rhio too (it reads only what is there).
  */
+import { table } from './common/table.js'
 import type { Config } from '../config/index.js'
-import { EXIT, exitCodeFor } from './exit-codes.js'
-import { loadFromFlags, printError, type ConfigFlags } from './flags.js'
-import type { CliIO } from './io.js'
+import { EXIT, exitCodeFor } from './common/exit-codes.js'
+import { loadFromFlags, printError, type ConfigFlags } from './common/flags.js'
+import type { CliIO } from './common/io.js'
 
 export interface StatusFlags extends ConfigFlags {
   url?: string
@@ -32,14 +33,6 @@ function when(v: unknown): string {
     .toISOString()
     .replace('T', ' ')
     .replace(/\.\d+Z$/, 'Z')
-}
-
-/** Left-aligned columns separated by two spaces. */
-export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
-  const line = (cells: string[]): string =>
-    `  ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')}`.trimEnd()
-  return [line(header), ...rows.map(line)].join('\n')
 }
 
 /** Renders a /health body as readable text. */

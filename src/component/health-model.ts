@@ -1,6 +1,6 @@
 /**
  * What `/health` reports. Components update it (NATS connection, each
- * configured stream and bucket, later peers and transfers); the HTTP layer
+ * configured stream and bucket; peers, sync and transfers as sections); the HTTP layer
  * renders `snapshot()`. The JSON keeps the original rhio's `HealthStatus`
  * shape and field order, and adds fields after them (`nats`, `node`, and any
  * section a component registers).

@@ -4,7 +4,7 @@
  * blob deletion. The encoding is canonical and is what the leaf hash (and so
  * the author's signature) covers.
  */
-import { DecodeError, Reader, Writer, toHex } from './codec.js'
+import { DecodeError, Reader, Writer } from './codec.js'
 import { leafHash } from './hash.js'
 
 export type NatsBody = {
@@ -125,8 +125,4 @@ export function entryContext(author: Uint8Array, logId: string): Uint8Array {
  */
 export function entryId(context: Uint8Array, entryBytes: Uint8Array): Uint8Array {
   return leafHash(context, entryBytes)
-}
-
-export function entryIdHex(context: Uint8Array, entryBytes: Uint8Array): string {
-  return toHex(entryId(context, entryBytes))
 }

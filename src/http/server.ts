@@ -3,7 +3,7 @@
  * 503 when not; `?probe=live` answers 200 whenever the process serves HTTP, for
  * a liveness probe), GET /metrics (Prometheus text), GET / (the status page)
  * and GET /events (its live data, SSE), 404 JSON for anything else. Built by a
- * factory so later features add routes.
+ * factory; callers may add routes (`routes`, `addRoute`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'

@@ -45,10 +45,6 @@ const CRLF = '\r\n'
 const looseUtf8 = new TextDecoder('utf-8')
 const utf8 = new TextEncoder()
 
-/** Header names rhio adds to replicated messages (provenance). */
-export const RHIO_PUBLIC_KEY_HEADER = 'X-Rhio-PublicKey'
-export const RHIO_SIGNATURE_HEADER = 'X-Rhio-Signature'
-
 /** Decodes a header block: ASCII and valid UTF-8 exactly, anything else with U+FFFD. */
 function decodeBlock(block: Uint8Array): { text: string; lossy: boolean } {
   const buf = Buffer.from(block.buffer, block.byteOffset, block.byteLength)

@@ -27,33 +27,31 @@
  * before the lost ones are re-sent (with timeouts alone, newer publishes sent
  * after the reconnect overtook them). One race remains: a stream created
  * (or a subject added, or a size limit raised) while publishes for it are in
- * flight lets later messages land before the re-sent earlier ones. The sink detects this from the
- * sequence numbers in the acks, counts it as `reordered` and reports it as
- * NATS_REORDERED; JetStream offers no way to undo it.
+ * flight lets later messages land before the re-sent earlier ones. The sink
+ * detects this from the sequence numbers in the acks, counts it as
+ * `reordered` and reports it as NATS_REORDERED; JetStream offers no way to
+ * undo it.
+ *
+ * Parts: ack-transport.ts (publishes and their answers), send-window.ts (the
+ * ordered window and backpressure), sink-recovery.ts (probe and re-send).
  */
-import { JetStreamApiError, type ApiError } from '@nats-io/jetstream'
-import {
-  createInbox,
-  NoRespondersError,
-  TimeoutError,
-  type Msg,
-  type NatsConnection,
-  type Status,
-  type Subscription,
-} from '@nats-io/transport-node'
+import type { NatsConnection } from '@nats-io/transport-node'
+import type { ItemState } from '../component/index.js'
 import { RhioError, describeError } from '../errors/index.js'
+import { Wakeup, withDeadline } from '../util/abort.js'
+import { Backoff, type BackoffPolicy } from '../util/backoff.js'
+import { Listeners } from '../util/listeners.js'
+import { WaitQueue } from '../util/wait-queue.js'
+import { AckTransport, type Attempt } from './ack-transport.js'
 import {
   classifyPublishError,
   PUBLISH_FAILURE_REASONS,
   type PublishFailureReason,
 } from './failures.js'
 import { isJetStreamControlHeader, WireHeaders, type HeaderList } from './headers.js'
-import { Backoff, type BackoffPolicy } from '../util/backoff.js'
-import { Wakeup, withDeadline } from '../util/abort.js'
-import type { ItemState } from '../component/index.js'
-import { Listeners } from '../util/listeners.js'
+import { SendWindow } from './send-window.js'
+import { SinkRecovery, type RecoverableEntry } from './sink-recovery.js'
 import { validatePublishSubject } from './subjects.js'
-import { WaitQueue } from '../util/wait-queue.js'
 
 export interface SinkMessage {
   subject: string
@@ -106,18 +104,7 @@ export interface SinkStats {
   unacked: number
 }
 
-interface Entry {
-  index: number
-  subject: string
-  payload: Uint8Array
-  headers: WireHeaders
-  bytes: number
-  state: 'queued' | 'inflight' | 'acked'
-  seq: number
-  /** Reply token of the current attempt, and when it times out. */
-  token: string
-  deadline: number
-}
+interface Entry extends RecoverableEntry, Attempt {}
 
 const DEFAULTS = {
   maxInFlight: 1024,
@@ -129,48 +116,25 @@ const DEFAULTS = {
 
 export class JetStreamSink {
   private readonly nc: NatsConnection
-  /**
-   * Publishes go out as plain NATS publishes with a reply subject under one
-   * inbox subscription; acks are matched by token and timed out by one sweep.
-   * (nats.js's js.publish makes a request object, a timer and an error object
-   * per message: a large share of the sink's CPU at tens of thousands per second.)
-   */
-  private readonly inbox = createInbox()
-  private replySub: Subscription | undefined
-  private readonly awaiting = new Map<string, Entry>()
-  private tokens = 0
-  private sweepTimer: NodeJS.Timeout | undefined
   private readonly opts: Required<Omit<JetStreamSinkInit, 'expectStream'>> & {
     expectStream?: string
   }
+  private readonly transport: AckTransport<Entry>
+  private readonly window: SendWindow<Entry>
+  private readonly recovery: SinkRecovery<Entry>
   private readonly listeners = new Listeners<SinkEvent>()
-  private readonly backoff: Backoff
   private readonly stopper = new AbortController()
-  private window: Entry[] = []
-  private head = 0
-  private unackedBytes = 0
-  private reservedCount = 0
-  private reservedBytes = 0
-  private lastIndex = 0
-  private ackedUpTo = 0
   private inflight = 0
   private recovering = false
   private stopping = false
   private started = false
-  private pass: { to: number; seqs: Map<string, number> } | undefined
-  private probe: Entry | undefined
   private toSend: Entry[] = []
   private sendScheduled = false
-  /** Writers waiting for room, by message size, in arrival order. */
-  private readonly roomWaiters = new WaitQueue<number>()
-  /** Callers waiting until the acked cursor reaches an index. */
-  private readonly ackWaiters = new WaitQueue<number>()
   /** The recovery loop waiting until no publish is in flight. */
   private readonly settleWaiters = new WaitQueue<null>()
   /** Between a disconnect and the reconnect: nothing may be sent (nats.js would drop it). */
   private disconnected = false
   private readonly connectWaiters = new WaitQueue<null>()
-  private statusIter: AsyncIterable<Status> | undefined
   /** Cuts a retry wait short (a reconnect to NATS). */
   private readonly wakeup = new Wakeup()
   private current: ItemState = { status: 'Unknown', lastError: null, lastCheckTime: null }
@@ -178,7 +142,6 @@ export class JetStreamSink {
     written: 0,
     acked: 0,
     duplicates: 0,
-    resent: 0,
     reordered: 0,
     controlHeadersDropped: 0,
     failures: Object.fromEntries(PUBLISH_FAILURE_REASONS.map((r) => [r, 0])) as Record<
@@ -198,32 +161,40 @@ export class JetStreamSink {
     }
     if (!(this.opts.maxInFlight >= 1))
       throw new RhioError('NATS_SINK_CONFIG', 'maxInFlight must be >= 1')
-    this.backoff = new Backoff(this.opts.retry)
+    this.window = new SendWindow(this.opts)
+    this.transport = new AckTransport(
+      { nc: this.nc },
+      { publishTimeoutMs: this.opts.publishTimeoutMs },
+      {
+        acked: (e, ack) => this.onAck(e, ack),
+        failed: (e, err) => this.onFail(e, err),
+        disconnected: () => this.onDisconnect(),
+        reconnected: () => {
+          this.disconnected = false
+          this.connectWaiters.releaseWhere()
+          this.wakeup.wake()
+        },
+      },
+    )
+    this.recovery = new SinkRecovery<Entry>(
+      {
+        window: this.window,
+        send: (e) => this.send(e),
+        settled: () => (this.inflight === 0 ? Promise.resolve() : this.settleWaiters.wait(null)),
+        connected: (signal) =>
+          this.disconnected ? this.connectWaiters.wait(null, signal) : Promise.resolve(),
+        sleep: (ms, signal) => this.wakeup.sleep(ms, signal),
+        onRetry: (e) => this.listeners.emit({ type: 'retry', ...e }),
+      },
+      new Backoff(this.opts.retry),
+    )
   }
 
   /** Starts watching the connection (a reconnect cuts a retry wait short); idempotent. */
   start(): void {
     if (this.started || this.stopping) return
     this.started = true
-    this.replySub = this.nc.subscribe(`${this.inbox}.*`, {
-      callback: (_err, msg) => this.onReply(msg),
-    })
-    this.sweepTimer = setInterval(() => this.sweep(), Math.min(250, this.opts.publishTimeoutMs / 4))
-    this.sweepTimer.unref()
-    const iter = this.nc.status()
-    this.statusIter = iter
-    void (async () => {
-      for await (const s of iter) {
-        if (s.type === 'disconnect') this.onDisconnect()
-        else if (s.type === 'reconnect') {
-          this.disconnected = false
-          this.connectWaiters.releaseWhere(() => true)
-          this.wakeup.wake()
-        }
-      }
-    })().catch(() => {
-      // Ends with the connection.
-    })
+    this.transport.start()
   }
 
   /**
@@ -236,7 +207,7 @@ export class JetStreamSink {
   ): Promise<{ unacked: number }> {
     if (!this.stopping) {
       this.stopping = true
-      this.roomWaiters.rejectAll(new RhioError('NATS_SINK_STOPPED', 'sink stopped'))
+      this.window.rejectWriters(new RhioError('NATS_SINK_STOPPED', 'sink stopped'))
     }
     try {
       await withDeadline(
@@ -248,10 +219,8 @@ export class JetStreamSink {
       // Deadline reached: unacked messages stay unacked; the caller resends them later.
     }
     this.stopper.abort(new RhioError('NATS_SINK_STOPPED', 'sink stopped'))
-    ;(this.statusIter as Partial<{ stop(): void }> | undefined)?.stop?.()
-    if (this.sweepTimer) clearInterval(this.sweepTimer)
-    this.replySub?.unsubscribe()
-    return { unacked: this.lastIndex - this.ackedUpTo }
+    this.transport.stop()
+    return { unacked: this.window.unacked }
   }
 
   /**
@@ -264,40 +233,36 @@ export class JetStreamSink {
     if (this.stopping) throw new RhioError('NATS_SINK_STOPPED', 'sink stopped')
     this.start()
     const entry = this.prepare(msg)
-    if (this.roomWaiters.length > 0 || !this.hasRoom(entry.bytes)) {
-      await this.waitForRoom(entry.bytes, opts.signal)
-      this.reservedCount--
-      this.reservedBytes -= entry.bytes
-      if (this.stopping) throw new RhioError('NATS_SINK_STOPPED', 'sink stopped')
+    await this.window.reserve(entry.bytes, opts.signal)
+    if (this.stopping) {
+      this.window.release(entry.bytes)
+      throw new RhioError('NATS_SINK_STOPPED', 'sink stopped')
     }
-    entry.index = ++this.lastIndex
-    this.window.push(entry)
-    this.unackedBytes += entry.bytes
+    const index = this.window.push(entry)
     this.counters.written++
     this.toSend.push(entry)
     this.scheduleSend()
-    return entry.index
+    return index
   }
 
   /** Index of the last message of the acknowledged prefix (0 before the first ack). */
   get ackedIndex(): number {
-    return this.ackedUpTo
+    return this.window.ackedIndex
   }
 
   /** Index of the last message written. */
   get writtenIndex(): number {
-    return this.lastIndex
+    return this.window.lastIndex
   }
 
   /** Resolves once messages 1..index are acknowledged. */
   waitForAck(index: number, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    if (this.ackedUpTo >= index) return Promise.resolve()
-    return this.ackWaiters.wait(index, opts.signal)
+    return this.window.waitForAck(index, opts.signal)
   }
 
   /** Resolves once everything written so far is acknowledged. */
   flush(opts: { signal?: AbortSignal } = {}): Promise<void> {
-    return this.waitForAck(this.lastIndex, opts)
+    return this.waitForAck(this.window.lastIndex, opts)
   }
 
   health(): ItemState {
@@ -308,8 +273,9 @@ export class JetStreamSink {
     return {
       ...this.counters,
       failures: { ...this.counters.failures },
+      resent: this.recovery.resent,
       inFlight: this.inflight,
-      unacked: this.lastIndex - this.ackedUpTo,
+      unacked: this.window.unacked,
     }
   }
 
@@ -329,7 +295,7 @@ export class JetStreamSink {
       lines.push(['Nats-Expected-Stream', this.opts.expectStream])
     const headers = new WireHeaders(lines)
     const bytes = headers.encode().length + msg.payload.length
-    const max = this.nc.info?.max_payload
+    const max = this.transport.maxPayload
     if (max !== undefined && bytes > max) {
       throw new RhioError(
         'NATS_PAYLOAD_TOO_LARGE',
@@ -347,28 +313,6 @@ export class JetStreamSink {
       token: '',
       deadline: 0,
     }
-  }
-
-  private hasRoom(bytes: number): boolean {
-    const count = this.window.length - this.head + this.reservedCount
-    if (count >= this.opts.maxInFlight) return false
-    return (
-      count === 0 || this.unackedBytes + this.reservedBytes + bytes <= this.opts.maxInFlightBytes
-    )
-  }
-
-  private waitForRoom(bytes: number, signal?: AbortSignal): Promise<void> {
-    return this.roomWaiters.wait(bytes, signal, () => this.wakeWriters())
-  }
-
-  private wakeWriters(): void {
-    this.roomWaiters.releaseFront((bytes) => {
-      if (!this.hasRoom(bytes)) return false
-      // Reserve the room now: the writer runs later, after other wake-ups.
-      this.reservedCount++
-      this.reservedBytes += bytes
-      return true
-    })
   }
 
   /**
@@ -392,72 +336,24 @@ export class JetStreamSink {
   private send(entry: Entry): void {
     entry.state = 'inflight'
     this.inflight++
-    entry.token = (++this.tokens).toString(36)
-    entry.deadline = Date.now() + this.opts.publishTimeoutMs
-    this.awaiting.set(entry.token, entry)
-    try {
-      this.nc.publish(entry.subject, entry.payload, {
-        headers: entry.headers,
-        reply: `${this.inbox}.${entry.token}`,
-      })
-    } catch (err) {
-      this.awaiting.delete(entry.token)
-      this.onFail(entry, err)
-    }
-  }
-
-  /** A PubAck, a JetStream error, or a no-responders status for one publish. */
-  private onReply(msg: Msg): void {
-    const token = msg.subject.slice(this.inbox.length + 1)
-    const entry = this.awaiting.get(token)
-    if (!entry) return // a late answer to an attempt that already timed out
-    this.awaiting.delete(token)
-    if (msg.headers?.code === 503) {
-      this.onFail(entry, new NoRespondersError(entry.subject))
-      return
-    }
-    let ack: { seq?: number; duplicate?: boolean; error?: ApiError }
-    try {
-      ack = JSON.parse(new TextDecoder().decode(msg.data)) as typeof ack
-    } catch (err) {
-      this.onFail(entry, err)
-      return
-    }
-    if (ack.error) this.onFail(entry, new JetStreamApiError(ack.error))
-    else this.onAck(entry, { seq: ack.seq ?? 0, duplicate: ack.duplicate === true })
+    this.transport.send(entry)
   }
 
   /**
-   * The connection dropped: every publish awaiting its ack may or may not have
-   * landed, and nats.js discards what it buffered meanwhile. Failing them all
-   * now (rather than at their timeouts) starts recovery at once, which holds
-   * new publishes until the first unacked message is stored again; otherwise
-   * publishes made after the reconnect would land before the lost ones are
-   * re-sent, out of order.
+   * The connection dropped (every publish awaiting its ack has failed). Even
+   * with nothing in flight, new publishes are held until the reconnect: nats.js
+   * drops what is published meanwhile and they would time out behind newer
+   * ones sent after the reconnect.
    */
   private onDisconnect(): void {
     this.disconnected = true
-    const err = new RhioError('NATS_DISCONNECTED', 'the connection to the NATS server dropped')
-    const entries = [...this.awaiting.values()]
-    this.awaiting.clear()
-    for (const e of entries) this.onFail(e, err)
-    // Nothing was in flight: still hold new publishes until the reconnect, since
-    // nats.js drops what is published meanwhile and they would time out behind
-    // newer ones sent after the reconnect.
     if (!this.recovering && !this.stopper.signal.aborted) {
       this.recovering = true
-      this.setHealth('Inactive', err)
+      this.setHealth(
+        'Inactive',
+        new RhioError('NATS_DISCONNECTED', 'the connection to the NATS server dropped'),
+      )
       void this.recover()
-    }
-  }
-
-  /** Fails attempts whose ack did not come in time (sent in order, so they expire in order). */
-  private sweep(): void {
-    const now = Date.now()
-    for (const [token, entry] of this.awaiting) {
-      if (entry.deadline > now) break
-      this.awaiting.delete(token)
-      this.onFail(entry, new TimeoutError())
     }
   }
 
@@ -480,7 +376,7 @@ export class JetStreamSink {
     this.counters.failures[reason]++
     if (entry.state === 'inflight') entry.state = 'queued'
     const startsRecovery = !this.recovering && !this.stopper.signal.aborted
-    if (startsRecovery || entry === this.probe) {
+    if (startsRecovery || entry === this.recovery.probe) {
       this.setHealth('Inactive', error)
       this.listeners.emit({
         type: 'failure',
@@ -499,110 +395,48 @@ export class JetStreamSink {
 
   /** Moves the acked cursor over the acknowledged prefix of the window. */
   private advance(): void {
-    const before = this.ackedUpTo
-    while (this.head < this.window.length) {
-      const e = this.window[this.head] as Entry
-      if (e.state !== 'acked') break
-      this.head++
-      this.unackedBytes -= e.bytes
-      this.ackedUpTo = e.index
-      this.counters.acked++
-      if (this.pass !== undefined) this.checkOrder(e)
-    }
-    if (this.ackedUpTo === before) return
-    if (this.head > 1024 && this.head * 2 > this.window.length) {
-      this.window = this.window.slice(this.head)
-      this.head = 0
-    }
-    this.listeners.emit({ type: 'acked', upTo: this.ackedUpTo })
-    this.ackWaiters.releaseWhere((index) => index <= this.ackedUpTo)
-    this.wakeWriters()
+    const passed = this.window.advance()
+    if (passed.length === 0) return
+    this.counters.acked += passed.length
+    if (this.recovery.order.active) for (const e of passed) this.checkOrder(e)
+    this.listeners.emit({ type: 'acked', upTo: this.window.ackedIndex })
   }
 
-  /** Per-subject stream sequences must grow within the messages re-sent after a failure. */
   private checkOrder(e: Entry): void {
-    const pass = this.pass as { to: number; seqs: Map<string, number> }
-    const laterSeq = pass.seqs.get(e.subject)
-    if (laterSeq !== undefined && e.seq < laterSeq) {
-      this.counters.reordered++
-      const err = new RhioError(
-        'NATS_REORDERED',
-        `message ${e.index} on ${e.subject} was stored as seq ${e.seq}, before an earlier message (seq ${laterSeq})`,
-      )
-      this.setHealth(this.current.status === 'Inactive' ? 'Inactive' : 'Active', err)
-      this.listeners.emit({
-        type: 'reordered',
-        subject: e.subject,
-        index: e.index,
-        seq: e.seq,
-        laterSeq,
-      })
-    } else {
-      pass.seqs.set(e.subject, e.seq)
-    }
-    if (e.index >= pass.to) this.pass = undefined
+    const laterSeq = this.recovery.order.check(e)
+    if (laterSeq === undefined) return
+    this.counters.reordered++
+    const err = new RhioError(
+      'NATS_REORDERED',
+      `message ${e.index} on ${e.subject} was stored as seq ${e.seq}, before an earlier message (seq ${laterSeq})`,
+    )
+    this.setHealth(this.current.status === 'Inactive' ? 'Inactive' : 'Active', err)
+    this.listeners.emit({
+      type: 'reordered',
+      subject: e.subject,
+      index: e.index,
+      seq: e.seq,
+      laterSeq,
+    })
   }
 
   private settled(): void {
-    if (this.inflight === 0) this.settleWaiters.releaseWhere(() => true)
-  }
-
-  private waitSettled(): Promise<void> {
-    return this.inflight === 0 ? Promise.resolve() : this.settleWaiters.wait(null)
-  }
-
-  private firstUnacked(): Entry | undefined {
-    return this.head < this.window.length ? this.window[this.head] : undefined
+    if (this.inflight === 0) this.settleWaiters.releaseWhere()
   }
 
   /** Backs off, probes with the first unacked message, then re-sends the rest in order. */
   private async recover(): Promise<void> {
-    const signal = this.stopper.signal
-    let attempts = 0
-    let from = this.firstUnacked()?.index ?? this.lastIndex + 1
+    let r: { fromIndex: number; attempts: number }
     try {
-      for (;;) {
-        attempts++
-        const delayMs = this.backoff.next()
-        this.listeners.emit({ type: 'retry', delayMs, fromIndex: from, attempt: attempts })
-        await this.pause(delayMs, signal)
-        // Let every earlier attempt finish first, so none lands after a re-send.
-        await this.waitSettled()
-        if (this.disconnected) await this.connectWaiters.wait(null, signal)
-        signal.throwIfAborted()
-        const first = this.firstUnacked()
-        if (first === undefined) break
-        from = first.index
-        for (let i = this.head; i < this.window.length; i++) {
-          const e = this.window[i] as Entry
-          if (e.state !== 'acked') e.state = 'queued'
-        }
-        this.pass = { to: this.lastIndex, seqs: new Map() }
-        this.counters.resent++
-        this.probe = first
-        this.send(first)
-        await this.waitSettled()
-        this.probe = undefined
-        if (first.state === 'acked') break
-      }
+      r = await this.recovery.run(this.stopper.signal)
     } catch {
       return // stopped
     }
     this.recovering = false
-    this.backoff.reset()
     this.setHealth('Active')
-    this.listeners.emit({ type: 'recovered', fromIndex: from, attempts })
+    this.listeners.emit({ type: 'recovered', fromIndex: r.fromIndex, attempts: r.attempts })
     this.toSend = []
-    for (let i = this.head; i < this.window.length; i++) {
-      const e = this.window[i] as Entry
-      if (e.state !== 'queued') continue
-      if (this.pass !== undefined && e.index <= this.pass.to) this.counters.resent++
-      this.send(e)
-    }
-  }
-
-  private async pause(ms: number, signal: AbortSignal): Promise<void> {
-    await this.wakeup.sleep(ms, signal)
+    this.recovery.resend()
   }
 
   private setHealth(status: 'Active' | 'Inactive', error?: RhioError): void {

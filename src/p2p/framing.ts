@@ -19,6 +19,9 @@ import type { Stream } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { RhioError } from '../errors/index.js'
 
+/** Decoded frames queued for the consumer above which the stream pauses (default of `highWaterBytes`). */
+export const DEFAULT_HIGH_WATER_BYTES = 1024 * 1024
+
 export class FrameError extends RhioError {
   constructor(
     code: 'FRAME_OVERSIZED' | 'FRAME_MALFORMED' | 'FRAME_TIMEOUT' | 'STREAM_CLOSED',
@@ -80,7 +83,7 @@ export class FramedStream {
     this.maxFrame = opts.maxFrameBytes
     this.maxWrite = opts.maxWriteBytes ?? opts.maxFrameBytes
     // A partly received frame is not counted, so a small mark never blocks a large frame.
-    this.highWater = opts.highWaterBytes ?? 1024 * 1024
+    this.highWater = opts.highWaterBytes ?? DEFAULT_HIGH_WATER_BYTES
     this.frameTimeoutMs = opts.frameTimeoutMs
     // A paused stream can still receive up to one full Yamux window (at most 8 MiB, host.ts).
     stream.maxReadBufferLength = 8 * 1024 * 1024 + 2 * opts.maxFrameBytes

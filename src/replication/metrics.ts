@@ -1,7 +1,7 @@
 /**
  * Prometheus metrics of message replication, on the node's registry (never the
- * global one). The original's `message_receive_total` lives in http/metrics.ts;
- * per-subscription lag is `rhio_log_lag_entries{author,log}` (p2p/metrics.ts);
+ * global one). The original's `message_receive_total` lives in component/metrics.ts;
+ * per-subscription lag is `rhio_log_lag_entries{author,log}` (sync/metrics.ts);
  * peer input rejected by reason is `rhio_p2p_rejected_total{reason}`.
  *
  * Sink counters are read from the sinks' own statistics when the registry is

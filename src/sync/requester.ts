@@ -22,7 +22,7 @@ import { Backoff } from '../util/backoff.js'
 import type { HelloService, PeerHello } from './hello.js'
 import type { SyncMetrics } from './metrics.js'
 import type { Want } from './want.js'
-import { decodeSync, encodeSync, type SyncMessage } from './wire.js'
+import { decodeSync, DEFAULT_HEARTBEAT_MS, encodeSync, type SyncMessage } from './wire.js'
 
 /**
  * Sessions per want run to every peer that can serve it, up to this many (the
@@ -96,7 +96,7 @@ export class SyncRequester {
     private readonly init: SyncRequesterInit,
   ) {
     this.proto = protocolId(init.networkId, 'sync')
-    this.heartbeatMs = init.heartbeatMs ?? 5_000
+    this.heartbeatMs = init.heartbeatMs ?? DEFAULT_HEARTBEAT_MS
   }
 
   addWant(want: Want): void {

@@ -16,7 +16,7 @@ import { penalizeFrameError, type PenaltyBox } from '../p2p/penalty-box.js'
 import { AbortGroup, withDeadline } from '../util/abort.js'
 import type { SyncMetrics } from './metrics.js'
 import { serve } from './serve.js'
-import { decodeSync, encodeSync, type SyncMessage } from './wire.js'
+import { decodeSync, DEFAULT_HEARTBEAT_MS, encodeSync, type SyncMessage } from './wire.js'
 
 /** Inbound sync streams per connection beyond the per-peer session limit (answered "busy"). */
 const BUSY_STREAMS = 8
@@ -149,7 +149,7 @@ export class SyncResponder {
         known: new Map(request.known.map((k) => [k.logId, k.height])),
         send,
         signal,
-        heartbeatMs: this.init.heartbeatMs ?? 5_000,
+        heartbeatMs: this.init.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
         maxEntryBytes: this.init.maxEntryBytes,
       })
     } catch (err) {

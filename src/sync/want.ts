@@ -78,6 +78,9 @@ export interface WantStatus {
   lastUpdate?: number
 }
 
+/** Durable heights are written at most this long after they move (default of `persistDelayMs`). */
+export const PERSIST_DELAY_MS = 250
+
 export interface WantOptions {
   selector: Selector
   consumer: LogConsumer
@@ -327,7 +330,11 @@ export class Want {
     this.waiters.releaseWhere((w) => (this.logs.get(w.logId)?.durable ?? 0) >= w.seq)
     if (this.abandoned) return
     if (this.unpersistedEntries >= this.o.persistEvery) void this.persist()
-    else this.persistTimer ??= setTimeout(() => void this.persist(), this.o.persistDelayMs ?? 250)
+    else
+      this.persistTimer ??= setTimeout(
+        () => void this.persist(),
+        this.o.persistDelayMs ?? PERSIST_DELAY_MS,
+      )
   }
 
   private updateLag(l: LogState): void {

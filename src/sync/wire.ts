@@ -22,6 +22,9 @@ export type { LogKind, Selector } from '../core/selector.js'
  */
 export const PROTOCOL_VERSION = 1
 
+/** A live session sends at least this often (heartbeat); the requester gives up after 3 missed. */
+export const DEFAULT_HEARTBEAT_MS = 5_000
+
 const KIND_CODE: Record<LogKind, number> = { nats: 1, blobs: 2 }
 
 export interface Hello {

@@ -53,13 +53,21 @@ test(
   { timeout: 10_000 },
   async () => {
     const frames = Array.from({ length: 400 }, (_, i) => new Uint8Array(2_000).fill(i & 0xff))
+    // resolves once the writer is held back by our paused reader (or has sent everything)
+    let writerWaits!: () => void
+    const waiting = new Promise<void>((resolve) => (writerWaits = resolve))
     script = async (s) => {
-      const out = new FramedStream(s, { maxFrameBytes: 64 * 1024 })
-      for (const f of frames) await out.write(f)
-      await out.closeWrite()
+      for (const f of frames) {
+        if (!s.send(new Uint8ArrayList(frame(f)))) {
+          writerWaits()
+          await s.onDrain()
+        }
+      }
+      writerWaits()
+      await s.close()
     }
     const reader = await open({ highWaterBytes: 8 * 1024 })
-    await sleep(300) // let the writer finish and close while we hold back
+    await waiting
     const got: Uint8Array[] = []
     for (let f = await reader.read(); f !== undefined; f = await reader.read()) got.push(f)
     assert.equal(got.length, frames.length)

@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander'
 import { subjectProblem } from '../../config/index.js'
-import type { CliIO } from '../io.js'
+import type { CliIO } from '../common/io.js'
 import { bucketAdd, bucketList } from './buckets.js'
 import { runClient, type ClientContext, type ClientFlags } from './context.js'
 import { pub, sub, type PubFlags, type SubFlags } from './messages.js'

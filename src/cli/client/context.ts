@@ -9,9 +9,9 @@ import { RhioError } from '../../errors/index.js'
 import { natsAuthenticator } from '../../nats/connection.js'
 import { createObjectStore } from '../../store/factory.js'
 import type { ObjectStore } from '../../store/index.js'
-import { EXIT } from '../exit-codes.js'
-import { loadFromFlags, printError, type ConfigFlags } from '../flags.js'
-import type { CliIO } from '../io.js'
+import { EXIT } from '../common/exit-codes.js'
+import { loadFromFlags, printError, type ConfigFlags } from '../common/flags.js'
+import type { CliIO } from '../common/io.js'
 import { ClientErrorCode, clientError, clientExitCode } from './errors.js'
 
 /** A local server answers within milliseconds; 5 s covers a busy one. */

@@ -5,7 +5,7 @@
 import { ConfigError } from '../../config/index.js'
 import { ClientErrorCode, RhioError, type ErrorCode } from '../../errors/index.js'
 import { StoreErrorCode } from '../../store/index.js'
-import { EXIT } from '../exit-codes.js'
+import { EXIT } from '../common/exit-codes.js'
 
 export { ClientErrorCode }
 

@@ -1,4 +1,4 @@
-import type { CliIO } from '../io.js'
+import type { CliIO } from '../common/io.js'
 
 /**
  * Writes bytes to stdout, waiting for 'drain' when the pipe is full so a slow

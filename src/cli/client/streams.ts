@@ -4,7 +4,7 @@
  */
 import { jetstreamManager, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream'
 import { describeError } from '../../errors/index.js'
-import { table } from '../status.js'
+import { table } from '../common/table.js'
 import type { ClientContext } from './context.js'
 import { natsError, withNats } from './context.js'
 import { ClientErrorCode, clientError } from './errors.js'

@@ -19,7 +19,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { stringify } from 'yaml'
 import { NodeIdentity, writeKeyFile } from '../../identity/index.js'
 import { DirObjectStore } from '../../store/index.js'
-import type { CliIO } from '../io.js'
+import type { CliIO } from '../common/io.js'
 import { DemoProcess, findNatsServer } from './processes.js'
 import { pause } from '../../util/abort.js'
 

@@ -1,5 +1,5 @@
-import { ConfigError } from '../config/index.js'
-import { RhioError } from '../errors/index.js'
+import { ConfigError } from '../../config/index.js'
+import { RhioError } from '../../errors/index.js'
 
 /** Process exit codes (docs/ERRORS.md). */
 export const EXIT = {

@@ -1,5 +1,5 @@
-import { loadConfig, type LoadedConfig } from '../config/index.js'
-import { describeError } from '../errors/index.js'
+import { loadConfig, type LoadedConfig } from '../../config/index.js'
+import { describeError } from '../../errors/index.js'
 import type { CliIO } from './io.js'
 
 /** The original rhio's flags, as commander hands them over. */
