@@ -81,6 +81,11 @@ export class NatsServer implements AsyncDisposable {
     return this.child?.tail(lines) ?? ''
   }
 
+  /** The server's process id while it runs (e.g. to read its CPU time from /proc). */
+  get pid(): number | undefined {
+    return this.running ? this.child?.proc.pid : undefined
+  }
+
   /** The configured `server_name`, if any. */
   get serverName(): string | undefined {
     return this.opts.serverName
