@@ -342,6 +342,11 @@ export class CephCluster implements AsyncDisposable {
         'paxos_propose_interval = 0.1',
         'mon_data_avail_warn = 1',
         'mon_data_avail_crit = 0',
+        // A killed radosgw's watches on RGW's control objects last until they time
+        // out, and every metadata change (bucket or user creation) waits for them:
+        // 30 s by default. Clients ping their watches every objecter tick.
+        'osd_client_watch_timeout = 4',
+        'objecter_tick_interval = 1',
         `osd_objectstore = ${store}`,
         store === 'memstore'
           ? `memstore_device_bytes = ${deviceBytes}`
@@ -520,7 +525,10 @@ export class CephCluster implements AsyncDisposable {
   /** Kills (SIGKILL) every daemon it started and removes its directory. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.disposed = true
-    for (const gw of [...this.gateways]) await gw[Symbol.asyncDispose]()
+    for (const gw of [...this.gateways]) {
+      await gw.kill()
+      gw.release()
+    }
     await this.osd?.kill()
     await this.mon?.kill()
     await rm(this.dir, { recursive: true, force: true })
@@ -618,8 +626,17 @@ export class RgwGateway implements S3Endpoint {
     return this.client
   }
 
+  /**
+   * Stops the gateway gracefully (SIGTERM: a killed radosgw's watches stall
+   * the cluster's metadata changes for a few seconds) and forgets it.
+   */
   async [Symbol.asyncDispose](): Promise<void> {
-    await this.kill()
+    await this.stop()
+    this.release()
+  }
+
+  /** @internal Destroys the client and leaves the cluster's list of gateways. */
+  release(): void {
     this.client?.destroy()
     this.client = undefined
     this.cluster.forget(this)
