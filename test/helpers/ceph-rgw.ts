@@ -92,6 +92,10 @@ export interface GatewayOptions extends S3EndpointOptions {
 }
 
 const GiB = 1024 ** 3
+const QUIET_SUBSYSTEMS = [
+  ...['ms', 'mon', 'paxos', 'monc', 'auth', 'asok', 'osd', 'objecter', 'rados'],
+  ...['bluestore', 'bluefs', 'bdev', 'rocksdb', 'memstore'],
+]
 const PORT_TAKEN = /address already in use|EADDRINUSE/i
 
 /** A daemon failed to start because its port was taken after it was picked. */
@@ -358,6 +362,10 @@ export class CephCluster implements AsyncDisposable {
         // 30 s by default. Clients ping their watches every objecter tick.
         'osd_client_watch_timeout = 4',
         'objecter_tick_interval = 1',
+        // Ceph gathers debug messages up to level 5 in memory even when it logs
+        // less: costly on 2 shared cores. Errors are still logged (level -1).
+        ...QUIET_SUBSYSTEMS.map((sub) => `debug_${sub} = 0/0`),
+        'debug_rgw = 1/1',
         `osd_objectstore = ${store}`,
         store === 'memstore'
           ? `memstore_device_bytes = ${deviceBytes}`
@@ -365,6 +373,7 @@ export class CephCluster implements AsyncDisposable {
               'bluestore_block_create = true',
               `bluestore_block_size = ${deviceBytes}`,
               'bluestore_fsck_on_mkfs = false',
+              'bluestore_csum_type = none',
             ].join('\n'),
         '[mon]',
         // a mon whose port was taken in the race gives up after 2 s instead of 15 s
@@ -626,6 +635,8 @@ export class RgwGateway implements S3Endpoint {
       if ((err as { name?: string }).name !== 'BucketAlreadyOwnedByYou') throw err
     }
   }
+
+  readonly abortsUploads = true
 
   /** Ids of the multipart uploads still open in `bucket` (ListMultipartUploads). */
   openUploads(bucket: string): Promise<string[]> {
