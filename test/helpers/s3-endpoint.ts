@@ -29,6 +29,8 @@ export interface S3Endpoint extends AsyncDisposable {
   createBucket(name: string): Promise<void>
   /** Ids of the multipart uploads still open in `bucket`. */
   openUploads(bucket: string): Promise<string[]>
+  /** Whether AbortMultipartUpload removes an upload (s3rver cannot abort uploads). */
+  readonly abortsUploads: boolean
 }
 
 export interface S3EndpointOptions {

@@ -121,6 +121,9 @@ export class S3Server implements S3Endpoint {
     await mkdir(join(this.dir, name), { recursive: true })
   }
 
+  /** s3rver answers AbortMultipartUpload with 405: its uploads stay. */
+  readonly abortsUploads = false
+
   /**
    * s3rver lacks ListMultipartUploads (and AbortMultipartUpload): the uploads
    * it still holds are the directories under `<bucket>/._S3rver_uploads`.
