@@ -9,10 +9,13 @@
  * process on its own port with one S3 user in an RGW tenant of its own; a
  * tenant is a separate bucket namespace, so each gateway is an independent S3
  * site (path-style `/bucket` resolves in the requesting user's tenant), and
- * stopping one gateway is one site's S3 outage. Daemons write to files in the
- * temp dir, never to the caller's pipes; disposing kills (SIGKILL) exactly
- * the processes this module started and removes the dir. A process-exit hook
- * does the same for clusters a crashed test never disposed.
+ * stopping one gateway is one site's S3 outage (a killed radosgw stalls
+ * bucket and user creation elsewhere for up to ~4 s, until its watches time
+ * out; data requests are not affected). Daemons write to files in the temp
+ * dir, never to the caller's pipes; disposing the cluster kills (SIGKILL)
+ * exactly the processes this module started and removes the dir. A
+ * process-exit hook (also on SIGINT/SIGTERM) does the same for clusters a
+ * crashed test never disposed.
  *
  * Object stores: `memstore` (default) starts fastest and holds data in the
  * OSD's memory (~1.5x the bytes stored; deleted data is freed only after RGW's
@@ -21,9 +24,11 @@
  * and is what objects of gigabytes need.
  *
  * Measured on 2 shared cores with Ceph 16.2.15 (test/integration/ceph-rgw
- * prints it): a cluster with its first gateway answers in ~3-4 s (memstore)
- * or ~10 s (bluestore); each further gateway takes ~0.5 s and ~50 MiB RSS;
- * idle RSS is ~35 MiB for the mon and ~50 MiB for the OSD.
+ * prints it): a cluster with its first gateway answers in ~3.5 s (memstore)
+ * or ~8 s (bluestore); each further gateway takes ~0.5 s and ~50 MiB RSS;
+ * idle RSS is ~35 MiB for the mon and ~50 MiB for the OSD. A 1 GiB object
+ * costs the OSD ~1.5 GiB of RSS on memstore and took 21-25 s to PUT on
+ * bluestore (28-40 s on memstore).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
