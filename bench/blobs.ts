@@ -28,7 +28,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage'
 import { createS3Client } from '../src/store/s3-client.js'
 import { BlobSite } from '../test/helpers/blob-site.js'
-import type { S3Server } from '../test/helpers/s3-server.js'
+import type { S3Endpoint } from '../test/helpers/s3-endpoint.js'
 
 const args = process.argv.slice(2)
 const MIB = Number(args[args.indexOf('--mib') + 1] ?? 0) || 1024
@@ -51,7 +51,7 @@ async function* generate(size: number, seed: number): AsyncGenerator<Uint8Array>
   }
 }
 
-async function copyPut(src: S3Server, dst: S3Server, key: string): Promise<number> {
+async function copyPut(src: S3Endpoint, dst: S3Endpoint, key: string): Promise<number> {
   const a = createS3Client(src.config)
   const b = createS3Client(dst.config)
   try {
@@ -72,7 +72,7 @@ async function copyPut(src: S3Server, dst: S3Server, key: string): Promise<numbe
   }
 }
 
-async function copyUpload(src: S3Server, dst: S3Server, key: string): Promise<number> {
+async function copyUpload(src: S3Endpoint, dst: S3Endpoint, key: string): Promise<number> {
   const a = createS3Client(src.config)
   const b = createS3Client(dst.config)
   try {
@@ -96,8 +96,8 @@ async function copyUpload(src: S3Server, dst: S3Server, key: string): Promise<nu
  * another, each a ranged GetObject streamed into UploadPart, then CompleteMultipartUpload.
  */
 async function copyParts(
-  src: S3Server,
-  dst: S3Server,
+  src: S3Endpoint,
+  dst: S3Endpoint,
   key: string,
 ): Promise<{ rate: number; partsMs: number; completeMs: number }> {
   const a = createS3Client(src.config)

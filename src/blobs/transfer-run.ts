@@ -105,10 +105,24 @@ async function runMultipart(ctx: TransferContext, t: Transfer): Promise<{ etag: 
   const count = Math.ceil(job.size / ps)
   const partLen = (n: number): number => Math.min(n * ps, job.size) - (n - 1) * ps
   if (rec.uploadId === null) {
-    rec.uploadId = await ctx.store.createMultipart(job.localBucket, job.key, { signal })
+    const created = await ctx.store.createMultipart(job.localBucket, job.key, { signal })
+    try {
+      await ctx.records.saveRecord(t.id, { ...rec, uploadId: created, completedEtag: null })
+    } catch (err) {
+      // Unrecorded, the upload would stay on the server for good (the retry creates another).
+      const abort = { bucket: job.localBucket, key: job.key, uploadId: created }
+      await ctx.store.abortMultipart(abort.bucket, abort.key, abort.uploadId).then(
+        () => ctx.logger.info(abort, 'abandoned multipart upload aborted'),
+        () =>
+          ctx.logger.warn(abort, 'multipart upload left on the server: not recorded, not aborted'),
+      )
+      throw err
+    }
+    rec.uploadId = created
     rec.completedEtag = null
+  } else {
+    await ctx.records.saveRecord(t.id, rec)
   }
-  await ctx.records.saveRecord(t.id, rec)
   const uploadId = rec.uploadId
   const parts = await ctx.records.loadParts(t.id, uploadId, (n) =>
     n >= 1 && n <= count ? Math.ceil(partLen(n) / GROUP_BYTES) * 32 : -1,

@@ -240,7 +240,8 @@ export class S3ObjectStore implements ObjectStore {
     parts: readonly CompletedPart[],
     opts: SignalOptions = {},
   ): Promise<string> {
-    const r = await this.call(`complete multipart ${bucket}/${key}`, opts.signal, (h) =>
+    const what = `complete multipart ${bucket}/${key}`
+    const r = await this.call(what, opts.signal, (h) =>
       this.client.send(
         new CompleteMultipartUploadCommand({
           Bucket: bucket,
@@ -253,7 +254,13 @@ export class S3ObjectStore implements ObjectStore {
         h,
       ),
     )
-    return normalizeEtag(r.ETag)
+    const etag = normalizeEtag(r.ETag)
+    if (etag !== '""') return etag
+    // Ceph RGW 16.2 answers `<ETag></ETag>`; HeadObject gives the object's real
+    // ETag (a writer that replaces the key in between would be seen instead).
+    const info = await this.head(bucket, key, opts)
+    if (!info) throw storeError(StoreErrorCode.ERROR, `${what}: completed, but the object is gone`)
+    return info.etag
   }
 
   /**

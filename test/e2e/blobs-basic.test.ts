@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { BlobSite } from '../helpers/blob-site.js'
+import { rgwPerFile } from '../helpers/ceph-rgw.js'
 import { GROUP, MiB, S3_MIN_PART, testBytes } from '../helpers/sizes.js'
 import { waitFor } from '../helpers/wait.js'
+
+/** One Ceph cluster per file; each site gets its own radosgw and tenant (bucket namespace). */
+const s3 = rgwPerFile()
 
 const SIZES: Array<[string, number]> = [
   ['empty', 0],
@@ -19,8 +23,8 @@ test(
   'two sites: objects of interesting sizes replicate byte-exact with the original S3 layout',
   { timeout: 180_000 },
   async () => {
-    await using a = await BlobSite.start('a', ['outbox'])
-    await using b = await BlobSite.start('b', ['inbox'])
+    await using a = await BlobSite.start('a', ['outbox'], s3)
+    await using b = await BlobSite.start('b', ['inbox'], s3)
     const ra = await a.rhio({ config: { publish: { s3_buckets: ['outbox'] } } })
     const rb = await b.rhio({
       config: {

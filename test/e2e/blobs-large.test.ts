@@ -4,8 +4,17 @@ import { Readable } from 'node:stream'
 import { test } from 'node:test'
 import { Blake3Hasher, hashToBase32 } from '../../src/bao/index.js'
 import { BlobSite } from '../helpers/blob-site.js'
+import { rgwPerFile } from '../helpers/ceph-rgw.js'
 import { metricValue } from '../helpers/prom.js'
 import { waitFor } from '../helpers/wait.js'
+
+/**
+ * One Ceph cluster for this file; each site gets a radosgw and a tenant (bucket
+ * namespace) of its own. Bluestore: memstore would hold both 1 GiB copies in
+ * the OSD's memory (~1.5 GiB RSS per GiB stored), bluestore keeps them in a
+ * sparse file with a small RSS.
+ */
+const s3 = rgwPerFile({ objectStore: 'bluestore' })
 
 const SIZE = Number(process.env.RHIO_LARGE_BLOB_MIB ?? 1024) * 1024 * 1024
 const PART = 8 * 1024 * 1024
@@ -48,8 +57,8 @@ test(
   `a ${SIZE / 2 ** 20} MiB object: bounded memory, kill -9 at ~50 % resumes re-sending at most one part, messages keep flowing`,
   { timeout: 600_000 },
   async () => {
-    await using a = await BlobSite.start('a', ['outbox'])
-    await using b = await BlobSite.start('b', ['inbox'])
+    await using a = await BlobSite.start('a', ['outbox'], s3)
+    await using b = await BlobSite.start('b', ['inbox'], s3)
     await a.site.jsm.streams.add({ name: 'events', subjects: ['m.>'] })
     await b.site.jsm.streams.add({ name: 'events', subjects: ['m.>'] })
     const ra = await a.rhio({

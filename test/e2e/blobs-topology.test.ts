@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { BlobSite } from '../helpers/blob-site.js'
+import { rgwPerFile } from '../helpers/ceph-rgw.js'
 import { testBytes } from '../helpers/sizes.js'
 import { waitFor } from '../helpers/wait.js'
+
+/** One Ceph cluster per file; each site gets its own radosgw and tenant (bucket namespace). */
+const s3 = rgwPerFile()
 
 const sub = (pk: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
   remote_bucket: 'outbox',
@@ -12,9 +16,9 @@ const sub = (pk: string, extra: Record<string, unknown> = {}): Record<string, un
 })
 
 test('three sites: C gets an object from B while A is offline', { timeout: 120_000 }, async () => {
-  await using a = await BlobSite.start('a', ['outbox'])
-  await using b = await BlobSite.start('b', ['inbox'])
-  await using c = await BlobSite.start('c', ['inbox'])
+  await using a = await BlobSite.start('a', ['outbox'], s3)
+  await using b = await BlobSite.start('b', ['inbox'], s3)
+  await using c = await BlobSite.start('c', ['inbox'], s3)
   const ra = await a.rhio({ config: { publish: { s3_buckets: ['outbox'] } } })
   const rb = await b.rhio({
     config: { nodes: [await ra.asNode()], subscribe: { s3_buckets: [sub(ra.publicKey)] } },
@@ -44,8 +48,8 @@ test(
   'overwrites replace the old version; deletes propagate only where opted in',
   { timeout: 120_000 },
   async () => {
-    await using a = await BlobSite.start('a', ['outbox'])
-    await using b = await BlobSite.start('b', ['inbox', 'keep'])
+    await using a = await BlobSite.start('a', ['outbox'], s3)
+    await using b = await BlobSite.start('b', ['inbox', 'keep'], s3)
     const ra = await a.rhio({ config: { publish: { s3_buckets: ['outbox'] } } })
     await b.rhio({
       config: {

@@ -14,8 +14,12 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { rgwPerFile } from '../helpers/ceph-rgw.js'
 import { waitFor } from '../helpers/wait.js'
 import { Chaos, Load, World, checkWorld } from '../helpers/world.js'
+
+/** One Ceph cluster per file; each site gets its own radosgw and tenant (bucket namespace). */
+const s3 = rgwPerFile()
 
 const SECONDS = Number(process.env.RHIO_FAULT_SECONDS ?? 45)
 const SEED = Number(process.env.RHIO_FAULT_SEED ?? Math.floor(Math.random() * 1e6))
@@ -25,7 +29,7 @@ test(
   { timeout: (SECONDS + 240) * 1000 },
   async () => {
     console.log(`# fault seed ${SEED} (RHIO_FAULT_SEED=${SEED} repeats this schedule)`)
-    await using w = await World.start()
+    await using w = await World.start({ s3 })
     await w.connected()
     await using load = new Load(w, { seed: SEED })
     const chaos = new Chaos(w, { seed: SEED })

@@ -7,8 +7,12 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { rgwPerFile } from '../helpers/ceph-rgw.js'
 import { waitFor } from '../helpers/wait.js'
 import { Load, World, checkWorld, objectBytes } from '../helpers/world.js'
+
+/** One Ceph cluster per file; each site gets its own radosgw and tenant (bucket namespace). */
+const s3 = rgwPerFile()
 
 const MiB = 1024 * 1024
 
@@ -31,7 +35,7 @@ async function transferAt(
 }
 
 test('S3 down at a subscriber in the middle of a multipart upload: the upload resumes, the object arrives byte-exact, no upload is left', async () => {
-  await using w = await World.start()
+  await using w = await World.start({ s3 })
   await w.connected()
   const data = objectBytes(9001, 16 * MiB + 12_345)
   // slow A→B so that B is caught mid-upload
@@ -57,7 +61,7 @@ test('S3 down at a subscriber in the middle of a multipart upload: the upload re
 })
 
 test('a partition isolating the publishing site: nothing crosses while it lasts, everything arrives once it heals', async () => {
-  await using w = await World.start()
+  await using w = await World.start({ s3 })
   await w.connected()
   await using load = new Load(w, { seed: 11, objectEveryMs: 1_500 })
   await waitFor(async () => (await w.sites.b.site.count('a-copy')) >= 200, {
@@ -96,7 +100,7 @@ test('a partition isolating the publishing site: nothing crosses while it lasts,
 })
 
 test('kill -9 of the publishing site’s nats-server under load: no loss, no duplicates, order kept', async () => {
-  await using w = await World.start()
+  await using w = await World.start({ s3 })
   await w.connected()
   await using load = new Load(w, { seed: 12, objectEveryMs: 2_000 })
   await waitFor(async () => (await w.sites.c.site.count('a-copy')) >= 500, {

@@ -1,27 +1,39 @@
 /**
- * A site for blob end-to-end tests: an s3rver process with buckets, a
- * nats-server (rhio needs NATS for its state), an object store client for the
- * test, and rhio processes pointed at both.
+ * A site for blob end-to-end tests: an S3 server with buckets (s3rver by
+ * default, or whatever the test's S3Factory starts, e.g. a Ceph RGW gateway
+ * with a tenant of its own), a nats-server (rhio needs NATS for its state), an
+ * object store client for the test, and rhio processes pointed at both.
  */
 import { blake3, computeOutboard, hashToBase32 } from '../../src/bao/index.js'
 import { S3ObjectStore, type ObjectStore } from '../../src/store/index.js'
 import { metaKey, outboardKey } from '../../src/store/layout.js'
 import { decodeBaoMeta, type BaoMeta } from '../../src/store/meta.js'
-import { S3Server } from './s3-server.js'
+import type { S3Endpoint, S3Factory } from './s3-endpoint.js'
+import { s3rverFactory } from './s3-server.js'
 import { Site } from './site.js'
 import type { RhioProcess, StartRhioOptions } from './rhio.js'
 
 export class BlobSite implements AsyncDisposable {
   private constructor(
     readonly name: string,
-    readonly s3: S3Server,
+    readonly s3: S3Endpoint,
     readonly site: Site,
     readonly store: ObjectStore,
   ) {}
 
-  static async start(name: string, buckets: string[]): Promise<BlobSite> {
-    const s3 = await S3Server.start({ buckets, name: `s3-${name}` })
-    const site = await Site.start(name)
+  static async start(
+    name: string,
+    buckets: string[],
+    s3Factory: S3Factory = s3rverFactory,
+  ): Promise<BlobSite> {
+    const s3 = await s3Factory({ buckets, name: `s3-${name}` })
+    let site: Site
+    try {
+      site = await Site.start(name)
+    } catch (err) {
+      await s3[Symbol.asyncDispose]()
+      throw err
+    }
     const store = S3ObjectStore.fromConfig(s3.config)
     return new BlobSite(name, s3, site, store)
   }

@@ -1,7 +1,8 @@
 /**
  * Blob replication test sites: a real libp2p node (startTestNode), an S3ObjectStore on a real
- * s3rver, a blob index with a provider serving it, and transfer managers on demand. `publish`
- * stands in for the log side's importer: data, outboard and meta as the original lays them out.
+ * S3 server (s3rver or a Ceph RGW gateway), a blob index with a provider serving it, and
+ * transfer managers on demand. `publish` stands in for the log side's importer: data, outboard
+ * and meta as the original lays them out.
  */
 import pino from 'pino'
 import { Counter } from 'prom-client'
@@ -29,14 +30,14 @@ import { S3ObjectStore } from '../../src/store/s3-object-store.js'
 import { encodeBaoMeta } from '../../src/store/meta.js'
 import { META_CONTENT_TYPE, metaKey, outboardKey } from '../../src/store/layout.js'
 import { startTestNode, type TestNode } from './p2p.js'
-import type { S3Server } from './s3-server.js'
+import type { S3Endpoint } from './s3-endpoint.js'
 import { readAll } from './store-contract.js'
 
 export const SIGNATURE = 'ab'.repeat(64)
 const silent = pino({ level: process.env.RHIO_TEST_LOG ?? 'silent' })
 
 export interface BlobSiteOptions {
-  s3: S3Server
+  s3: S3Endpoint
   buckets?: string[]
   holds?: (self: Uint8Array) => Selector[]
   staticNodes?: StaticNode[]

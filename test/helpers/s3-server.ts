@@ -1,8 +1,9 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Child } from './child.js'
+import type { S3Endpoint, S3Factory, S3TestConfig } from './s3-endpoint.js'
 
 const require = createRequire(import.meta.url)
 const S3RVER_BIN = require.resolve('s3rver/bin/s3rver.js')
@@ -42,7 +43,7 @@ export interface S3ServerOptions {
  * access keys (InvalidAccessKeyId) but not wrong secrets. Code under test must
  * not rely on any of these.
  */
-export class S3Server implements AsyncDisposable {
+export class S3Server implements S3Endpoint {
   port = 0
   private child: Child | undefined
   private constructor(
@@ -63,16 +64,16 @@ export class S3Server implements AsyncDisposable {
     return s
   }
 
+  get name(): string {
+    return this.opts.name ?? 's3rver'
+  }
+
   get endpoint(): string {
     return `http://127.0.0.1:${this.port}`
   }
 
   /** The `s3` config block for this server (rhio's config shape). */
-  get config(): {
-    endpoint: string
-    region: string
-    credentials: { access_key: string; secret_key: string }
-  } {
+  get config(): S3TestConfig {
     return {
       endpoint: this.endpoint,
       region: S3_TEST_REGION,
@@ -87,7 +88,7 @@ export class S3Server implements AsyncDisposable {
   /** (Re)starts the server; after the first start it keeps its port and data. */
   async start(): Promise<void> {
     if (this.running) return
-    const child = new Child(this.opts.name ?? 's3rver', process.execPath, [
+    const child = new Child(this.name, process.execPath, [
       '--openssl-legacy-provider',
       S3RVER_BIN,
       '-d',
@@ -120,8 +121,26 @@ export class S3Server implements AsyncDisposable {
     await mkdir(join(this.dir, name), { recursive: true })
   }
 
+  /** s3rver answers AbortMultipartUpload with 405: its uploads stay. */
+  readonly abortsUploads = false
+
+  /**
+   * s3rver lacks ListMultipartUploads (and AbortMultipartUpload): the uploads
+   * it still holds are the directories under `<bucket>/._S3rver_uploads`.
+   */
+  async openUploads(bucket: string): Promise<string[]> {
+    try {
+      return await readdir(join(this.dir, bucket, '._S3rver_uploads'))
+    } catch {
+      return []
+    }
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await this.kill()
     await rm(this.dir, { recursive: true, force: true })
   }
 }
+
+/** Each call starts an s3rver of its own (its own port and data directory). */
+export const s3rverFactory: S3Factory = (opts = {}) => S3Server.start(opts)

@@ -369,6 +369,22 @@ export function objectStoreContract(name: string, setup: () => Promise<ContractT
       assert.ok((await readAll(tail.body)).equals(bytes.subarray(total - 100)))
     })
 
+    test('completeMultipart returns the ETag that head and list report, never an empty one', async () => {
+      // Ceph RGW 16.2 answers CompleteMultipartUpload with `<ETag></ETag>`.
+      const b = await freshBucket()
+      const bytes = testBytes(1000, 5)
+      const id = await t.store.createMultipart(b, 'one-part')
+      const part = await t.store.uploadPart(b, 'one-part', id, 1, bytes, bytes.length)
+      const etag = await t.store.completeMultipart(b, 'one-part', id, [
+        { partNumber: 1, etag: part },
+      ])
+      assert.notEqual(etag, '""')
+      assert.equal((await t.store.head(b, 'one-part'))?.etag, etag)
+      const listed: Array<[string, string]> = []
+      for await (const o of t.store.list(b)) listed.push([o.key, o.etag])
+      assert.deepEqual(listed, [['one-part', etag]])
+    })
+
     test('uploadPart with a body of the wrong length fails with S3_BODY_LENGTH', async () => {
       const b = await freshBucket()
       const id = await t.store.createMultipart(b, 'p')
