@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { hasCode } from '../../src/errors.js'
+import { hasCode } from '../../src/errors/index.js'
 import { StoreErrorCode } from '../../src/store/errors.js'
 import { createS3Client } from '../../src/store/s3-client.js'
 import { S3ObjectStore } from '../../src/store/s3-object-store.js'

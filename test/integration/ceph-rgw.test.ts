@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { after, before, describe, test } from 'node:test'
-import { hasCode } from '../../src/errors.js'
+import { hasCode } from '../../src/errors/index.js'
 import { StoreErrorCode } from '../../src/store/errors.js'
 import { S3ObjectStore } from '../../src/store/s3-object-store.js'
 import {
