@@ -29,6 +29,7 @@ import {
   type Subscription,
 } from '@nats-io/transport-node'
 import { RhioError, describeError } from '../errors/index.js'
+import { WaitQueue } from '../util/wait-queue.js'
 import { messageHeaders, type HeaderList } from './headers.js'
 
 export interface PulledMessage {
@@ -148,7 +149,8 @@ export class PullSession {
   private unusedSince = Date.now()
   private lastDseq = 0
   private ended: SessionEnd | undefined
-  private wake: (() => void) | undefined
+  /** take() waiting for a message or the end. */
+  private readonly arrivals = new WaitQueue<null>()
 
   /** Creates the consumer; throws what the JetStream API throws (e.g. stream not found). */
   static async open(o: PullSessionOptions): Promise<PullSession> {
@@ -205,15 +207,7 @@ export class PullSession {
   async take(max: number, signal?: AbortSignal): Promise<PulledMessage[] | SessionEnd> {
     while (this.queueHead === this.queue.length && this.ended === undefined) {
       signal?.throwIfAborted()
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = (): void => reject(signal?.reason)
-        signal?.addEventListener('abort', onAbort, { once: true })
-        this.wake = () => {
-          this.wake = undefined
-          signal?.removeEventListener('abort', onAbort)
-          resolve()
-        }
-      })
+      await this.arrivals.wait(null, signal)
     }
     if (this.queueHead === this.queue.length) return this.ended as SessionEnd
     const end = Math.min(this.queue.length, this.queueHead + Math.max(1, max))
@@ -235,7 +229,7 @@ export class PullSession {
     this.requests = []
     clearInterval(this.timer)
     this.sub.unsubscribe()
-    this.wake?.()
+    this.arrivals.releaseWhere()
   }
 
   /** Ends the session and deletes the consumer (best effort, not awaited). */
@@ -386,7 +380,7 @@ export class PullSession {
       // The server ends a request when its batch is used up or its bytes reach exactly 0.
       if (r.remainingMsgs <= 0 || r.remainingBytes <= 0) this.finishOldest()
     }
-    this.wake?.()
+    this.arrivals.releaseWhere()
   }
 
   private onStatus(msg: Msg): void {

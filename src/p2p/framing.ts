@@ -18,6 +18,7 @@
 import type { Stream } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { RhioError } from '../errors/index.js'
+import { WaitQueue } from '../util/wait-queue.js'
 
 /** Decoded frames queued for the consumer above which the stream pauses (default of `highWaterBytes`). */
 export const DEFAULT_HIGH_WATER_BYTES = 1024 * 1024
@@ -68,7 +69,8 @@ export class FramedStream {
   private readonly buffer = new Uint8ArrayList()
   private readonly queue: Uint8Array[] = []
   private queuedBytes = 0
-  private waiter: (() => void) | undefined
+  /** read() waiting for a frame or the end. */
+  private readonly readers = new WaitQueue<null>()
   private ended = false
   private error: Error | undefined
   private paused = false
@@ -230,9 +232,7 @@ export class FramedStream {
   }
 
   private wake(): void {
-    const w = this.waiter
-    this.waiter = undefined
-    w?.()
+    this.readers.releaseWhere()
   }
 
   /** Next frame, or undefined when the remote closed cleanly. Throws on error. */
@@ -250,14 +250,7 @@ export class FramedStream {
       if (this.error) throw this.error
       if (this.ended) return undefined
       signal?.throwIfAborted()
-      await new Promise<void>((resolve) => {
-        const onAbort = (): void => resolve()
-        this.waiter = () => {
-          signal?.removeEventListener('abort', onAbort)
-          resolve()
-        }
-        signal?.addEventListener('abort', onAbort, { once: true })
-      })
+      await this.readers.wait(null, signal)
     }
   }
 
