@@ -204,6 +204,25 @@ export class TransferManager {
     return [...[...this.#jobs.values()].map((t) => t.status()), ...this.#recent]
   }
 
+  refuse(
+    job: Pick<TransferJob, 'localBucket' | 'remoteBucket' | 'key' | 'hash' | 'size'>,
+    reason: string,
+  ): void {
+    this.#o.metrics?.download('error', job.localBucket, job.remoteBucket)
+    this.#recent.unshift({
+      localBucket: job.localBucket,
+      key: job.key,
+      hash: hashToBase32(job.hash),
+      size: job.size,
+      done: 0,
+      peer: null,
+      state: 'failed',
+      startedAt: Date.now(),
+      lastError: reason,
+    })
+    this.#recent.length = Math.min(this.#recent.length, RECENT_TRANSFERS)
+  }
+
   /** Transfers downloading or completing right now. */
   get active(): number {
     return this.#active

@@ -63,4 +63,9 @@ export interface Transfers {
   /** Resolves once queued (waits while the transfer queue is full). */
   enqueue(job: TransferJob): Promise<void>
   cancel(localBucket: string, key: string): void
+  /** Records an announced object that cannot be stored here as a failed transfer (shown in /health). */
+  refuse(
+    job: Pick<TransferJob, 'localBucket' | 'remoteBucket' | 'key' | 'hash' | 'size'>,
+    reason: string,
+  ): void
 }

@@ -47,7 +47,11 @@ export async function runNode(flags: ConfigFlags, io: CliIO): Promise<number> {
 
   let identity: NodeIdentity
   try {
-    identity = loadIdentity({ path: config.private_key_path, env: io.env })
+    identity = loadIdentity({
+      path: config.private_key_path,
+      env: io.env,
+      warn: (message) => log.error(message),
+    })
     const violations = ownKeyViolations(config, identity.publicKeyHex)
     if (violations.length > 0) throw new ConfigError(violations, loaded.file)
   } catch (err) {

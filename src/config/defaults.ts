@@ -29,6 +29,7 @@ export const DEFAULTS = {
   /** The original re-resolves `nodes` endpoints every 5 s. */
   discovery_query_interval_seconds: 5,
   discovery_mdns: false,
+  access_policy: 'open' as 'open' | 'known',
   /** Durable state in JetStream KV survives pod restarts without volumes. */
   state_backend: 'nats' as 'nats' | 'dir',
   state_kv_bucket: 'rhio-state',

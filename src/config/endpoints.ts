@@ -15,8 +15,62 @@ export function parseNatsEndpoints(endpoint: string): string[] {
     .filter((s) => s.length > 0)
 }
 
-export function natsEndpointProblem(endpoint: string): string | null {
+/** `s` with any `user:password@` or `token@` replaced by `***@` (for logs, errors and /health). */
+export function redactUrl(s: string): string {
+  return s.replace(
+    /^([a-z][a-z0-9+.-]*:\/\/)?[^@/\s]*@/i,
+    (_m, scheme: string | undefined) => `${scheme ?? ''}***@`,
+  )
+}
+
+export type NatsUrlCredentials = { username: string; password: string } | { token: string }
+
+/**
+ * Moves user info out of `nats.endpoint` (`nats://user:pass@host:4222`,
+ * `nats://token@host:4222`, as the original's client honoured them): the
+ * endpoint without it, and the credentials it held (the same for every
+ * server, or a problem). nats.js ignores user info in server URLs.
+ */
+export function splitEndpointCredentials(endpoint: string): {
+  endpoint: string
+  credentials?: NatsUrlCredentials
+  problem?: string
+} {
   const servers = parseNatsEndpoints(endpoint)
+  let found: NatsUrlCredentials | undefined
+  let key: string | undefined
+  const clean: string[] = []
+  for (const s of servers) {
+    const withScheme = s.includes('://') ? s : `nats://${s}`
+    let u: URL
+    try {
+      u = new URL(withScheme)
+    } catch {
+      clean.push(s)
+      continue
+    }
+    if (u.username === '' && u.password === '') {
+      clean.push(s)
+      continue
+    }
+    const user = decodeURIComponent(u.username)
+    const pass = decodeURIComponent(u.password)
+    const creds: NatsUrlCredentials =
+      u.password === '' ? { token: user } : { username: user, password: pass }
+    const k = JSON.stringify(creds)
+    if (key !== undefined && k !== key)
+      return { endpoint, problem: 'the servers of nats.endpoint carry different credentials' }
+    key = k
+    found = creds
+    u.username = ''
+    u.password = ''
+    clean.push(s.includes('://') ? u.toString().replace(/\/$/, '') : u.host)
+  }
+  return found ? { endpoint: clean.join(','), credentials: found } : { endpoint }
+}
+
+export function natsEndpointProblem(endpoint: string): string | null {
+  const servers = parseNatsEndpoints(endpoint).map(redactUrl)
   if (servers.length === 0) return 'must name at least one NATS server (host:port)'
   for (const s of servers) {
     const withScheme = s.includes('://') ? s : `nats://${s}`

@@ -1,6 +1,6 @@
 export { CREDENTIAL_ENV } from './credentials-env.js'
 export { DEFAULTS } from './defaults.js'
-export { parseHostPort, parseNatsEndpoints } from './endpoints.js'
+export { parseHostPort, parseNatsEndpoints, redactUrl } from './endpoints.js'
 export { ConfigError, yamlPath } from './issues.js'
 export { schemaKeyPaths } from './keys.js'
 export { MAX_YAML_ALIASES, MAX_YAML_DEPTH, parseConfigYaml } from './yaml.js'

@@ -6,11 +6,12 @@
  * `$XDG_CONFIG_HOME/rhio/config.yaml` (default `~/.config/rhio/config.yaml`);
  * no file → all defaults.
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { RhioError } from '../errors/index.js'
 import { applyCredentialEnv } from './credentials-env.js'
+import { splitEndpointCredentials } from './endpoints.js'
 import { ConfigError, issueViolations } from './issues.js'
 import { crossEntryViolations, type Violation } from './rules.js'
 import { configSchema, type Config, type ConfigData } from './schema.js'
@@ -87,12 +88,23 @@ export function findConfigFile(opts: LoadConfigOptions = {}): string | null {
   return existsSync(user) ? user : null
 }
 
+/** The largest configuration file read (a real one is a few KiB; YAML parsing is not linear). */
+export const MAX_CONFIG_BYTES = 1024 * 1024
+
 /** Reads a YAML file into a plain object. Throws CONFIG_READ / CONFIG_YAML. */
 export function readConfigFile(file: string): unknown {
   let text: string
   try {
+    const size = statSync(file).size
+    if (size > MAX_CONFIG_BYTES) {
+      throw new RhioError(
+        'CONFIG_READ',
+        `config file ${file} has ${size} bytes; the limit is ${MAX_CONFIG_BYTES} (1 MiB)`,
+      )
+    }
     text = readFileSync(file, 'utf8')
   } catch (err) {
+    if (err instanceof RhioError) throw err
     throw new RhioError('CONFIG_READ', `cannot read config file ${file}`, { cause: err })
   }
   return parseConfigYaml(text, file)
@@ -172,9 +184,28 @@ export function parseConfig(raw: unknown, opts: ParseConfigOptions = {}): Config
   }
   const cwd = opts.cwd ?? process.cwd()
   const data = result.data
+  moveEndpointCredentials(data, opts)
   data.data_dir = resolve(cwd, data.data_dir)
   data.private_key_path = resolve(cwd, data.private_key_path)
   return deepFreeze(data)
+}
+
+/**
+ * Credentials in `nats.endpoint` (`nats://user:pass@host`) go into
+ * `nats.credentials`, so they work (nats.js ignores them in URLs) and the
+ * endpoint logged and shown in /health holds no secret.
+ */
+function moveEndpointCredentials(data: ConfigData, opts: ParseConfigOptions): void {
+  const split = splitEndpointCredentials(data.nats.endpoint)
+  const fail = (message: string): never => {
+    throw new ConfigError([{ path: 'nats.endpoint', message }], opts.file ?? null)
+  }
+  if (split.problem !== undefined) fail(split.problem)
+  if (split.credentials === undefined) return
+  if (data.nats.credentials !== undefined)
+    fail('holds credentials while nats.credentials gives them too: keep them in one place')
+  data.nats.endpoint = split.endpoint
+  data.nats.credentials = split.credentials
 }
 
 /** The source of the most specific overridden key that is `path` or contains it. */

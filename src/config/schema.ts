@@ -125,7 +125,13 @@ const protocol = z.strictObject({
 
 const discovery = z.strictObject({
   query_interval_seconds: positive().default(DEFAULTS.discovery_query_interval_seconds),
+  /** Reserved (no effect yet; see docs/CONFIG.md). */
   mdns: z.boolean().default(DEFAULTS.discovery_mdns),
+})
+
+const access = z.strictObject({
+  policy: z.enum(['open', 'known']).default(DEFAULTS.access_policy),
+  allow_public_keys: z.array(publicKey()).default([]),
 })
 
 const publish = z.strictObject({
@@ -192,6 +198,7 @@ export const configSchema = z.strictObject({
   announce_addresses: z.array(refined(z.string(), endpointProblem)).default([]),
   http_bind_port: port().default(DEFAULTS.http_bind_port),
   http_bind_host: nonEmpty().default(DEFAULTS.http_bind_host),
+  http_allowed_hosts: z.array(nonEmpty()).default([]),
   network_id: nonEmpty().default(DEFAULTS.network_id),
   private_key_path: nonEmpty().default(DEFAULTS.private_key_path),
   data_dir: nonEmpty().default(DEFAULTS.data_dir),
@@ -206,6 +213,7 @@ export const configSchema = z.strictObject({
   state: state.prefault({}),
   limits: limits.prefault({}),
   blobs: blobs.prefault({}),
+  access: access.prefault({}),
 })
 
 type DeepReadonly<T> = T extends (infer U)[]

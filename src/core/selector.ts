@@ -26,7 +26,8 @@ export interface Selector {
 }
 
 export type LogScope =
-  { kind: 'nats'; subject: string; stream: string } | { kind: 'blobs'; bucket: string }
+  | { kind: 'nats'; subject: string; stream: string }
+  | { kind: 'blobs'; bucket: string; epoch: number }
 
 export function natsLogId(subject: string, stream: string, created: number): string {
   return JSON.stringify(['nats', subject, stream, created])
@@ -55,7 +56,7 @@ export function parseLogId(logId: string): LogScope | undefined {
     return { kind: 'nats', subject: v[1], stream: v[2] }
   }
   if (v[0] === 's3' && v.length === 3 && typeof v[1] === 'string' && typeof v[2] === 'number') {
-    return { kind: 'blobs', bucket: v[1] }
+    return { kind: 'blobs', bucket: v[1], epoch: v[2] }
   }
   return undefined
 }

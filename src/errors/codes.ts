@@ -17,6 +17,7 @@ export const ConfigErrorCode = {
 export const KeyErrorCode = {
   NOT_FOUND: 'KEY_NOT_FOUND',
   INVALID: 'KEY_INVALID',
+  INSECURE: 'KEY_INSECURE',
   UNREADABLE: 'KEY_UNREADABLE',
   EXISTS: 'KEY_EXISTS',
   WRITE_FAILED: 'KEY_WRITE_FAILED',

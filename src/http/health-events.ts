@@ -22,6 +22,8 @@ export const EVENTS_CHECK_INTERVAL_MS = 250
 export const EVENTS_PUSH_INTERVAL_MS = 1_000
 /** A status page is for people; 32 open tabs is plenty and bounds the work per tick. */
 export const EVENTS_MAX_CLIENTS = 32
+/** Streams one client address may hold, so one client cannot lock everyone else out. */
+export const EVENTS_MAX_PER_ADDRESS = 4
 /** How long the browser waits before reconnecting after the stream broke. */
 export const EVENTS_RETRY_MS = 2_000
 
@@ -30,11 +32,13 @@ export interface HealthEventsInit {
   checkIntervalMs?: number
   pushIntervalMs?: number
   maxClients?: number
+  maxPerAddress?: number
   clock?: () => number
 }
 
 interface Listener {
   res: ServerResponse
+  address: string
   blocked: boolean
   /** The newest frame not yet written because the socket was full. */
   pending: string | undefined
@@ -57,6 +61,14 @@ export class HealthEvents {
 
   /** The GET /events handler. */
   handle(req: IncomingMessage, res: ServerResponse): void {
+    const address = req.socket.remoteAddress ?? ''
+    let fromAddress = 0
+    for (const l of this.listeners) if (l.address === address) fromAddress++
+    if (fromAddress >= (this.init.maxPerAddress ?? EVENTS_MAX_PER_ADDRESS)) {
+      res.writeHead(429, { 'content-type': 'text/plain', 'retry-after': '10' })
+      res.end('too many event streams from this address\n')
+      return
+    }
     if (this.listeners.size >= (this.init.maxClients ?? EVENTS_MAX_CLIENTS)) {
       res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '10' })
       res.end('too many event streams\n')
@@ -74,7 +86,7 @@ export class HealthEvents {
       return
     }
     res.socket?.setNoDelay(true)
-    const listener: Listener = { res, blocked: false, pending: undefined }
+    const listener: Listener = { res, address, blocked: false, pending: undefined }
     this.listeners.add(listener)
     res.once('close', () => this.remove(listener))
     const json = JSON.stringify(this.init.health.snapshot())

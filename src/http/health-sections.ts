@@ -7,8 +7,15 @@ import type { TransferStatus } from '../blobs/types.js'
 import type { PeerView } from '../p2p/peer-table.js'
 import type { LogStatus } from '../sync/sync-node.js'
 
+/** Peers listed in /health at most: configured first, then connected, then recently gone. */
+export const MAX_HEALTH_PEERS = 200
+
 export function peersSection(peers: readonly PeerView[]): unknown[] {
-  return peers.map((p) => ({
+  const rank = (p: PeerView): number => (p.configured ? 0 : p.connected ? 1 : 2)
+  const shown = [...peers]
+    .sort((a, b) => rank(a) - rank(b) || (b.lastSeen ?? 0) - (a.lastSeen ?? 0))
+    .slice(0, MAX_HEALTH_PEERS)
+  return shown.map((p) => ({
     id: p.id,
     connected: p.connected,
     configured: p.configured,

@@ -6,7 +6,8 @@
  * factory; callers may add routes (`routes`, `addRoute`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { isIP, type AddressInfo } from 'node:net'
+import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { describeError, RhioError } from '../errors/index.js'
@@ -29,6 +30,12 @@ export interface HttpServerOptions {
   registry: Registry
   logger: Logger
   routes?: Route[]
+  /**
+   * Host header names accepted besides IP addresses, `localhost`, this machine's
+   * host name and cluster-internal names (`*.svc`, `*.cluster.local`, `*.internal`,
+   * `*.local`); `*` accepts any (see hostAllowed).
+   */
+  allowedHosts?: readonly string[]
   /** Defaults: 0.0.0.0 and port 0 (any free port). */
   host?: string
   port?: number
@@ -121,6 +128,15 @@ export class HttpServer implements Component {
 
   /** Serves one request (exposed for tests that don't need a socket). */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!hostAllowed(req.headers.host, this.opts.allowedHosts ?? [])) {
+      // A web page the node's user visits could rebind its own DNS name to this
+      // node and read /health from the browser: names the node does not know are refused.
+      sendJson(res, 421, {
+        error: 'unknown Host; add it to http_allowed_hosts to use it',
+        host: String(req.headers.host).slice(0, 256),
+      })
+      return
+    }
     const url = new URL(req.url ?? '/', 'http://localhost')
     const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET')
     const route = this.routes.get(`${method} ${url.pathname}`)
@@ -153,6 +169,27 @@ export class HttpServer implements Component {
     })
     res.end(text)
   }
+}
+
+const INTERNAL_SUFFIXES = ['.svc', '.cluster.local', '.internal', '.local', '.localhost']
+
+/**
+ * Whether a request's Host header names this node: no Host (HTTP/1.0), an IP
+ * address (v4 or [v6]; a DNS rebinding attack always uses a DNS name),
+ * `localhost`, this machine's host name, a cluster-internal name (Kubernetes
+ * Service names, `*.internal`, mDNS `*.local`), or one of `allowed` (`*`:
+ * any). A port after the name is ignored.
+ */
+export function hostAllowed(host: string | undefined, allowed: readonly string[]): boolean {
+  if (host === undefined || host === '') return true
+  if (allowed.includes('*')) return true
+  let name = host.toLowerCase()
+  if (name.startsWith('[')) return isIP(name.slice(1, name.indexOf(']'))) === 6
+  name = name.replace(/:\d*$/, '').replace(/\.$/, '')
+  if (isIP(name) !== 0) return true
+  if (name === 'localhost' || name === hostname().toLowerCase()) return true
+  if (INTERNAL_SUFFIXES.some((s) => name.endsWith(s))) return true
+  return allowed.some((a) => a.toLowerCase() === name)
 }
 
 /** Builds the node's HTTP server (not yet listening; call start()). */

@@ -6,7 +6,7 @@
  * wins) in the environment overrides the file, as in the original.
  */
 import { randomBytes, type KeyObject } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { RhioError } from '../errors/index.js'
 import { privateKeyFromSeed, rawPublicKey, SEED_BYTES, signEd25519 } from './ed25519.js'
@@ -74,7 +74,12 @@ export interface LoadIdentityOptions {
   /** The configured `private_key_path`. */
   path: string
   env?: Readonly<Record<string, string | undefined>>
+  /** Told when a key file others can read is used anyway (RHIO_INSECURE_KEY_FILE=1). */
+  warn?: (message: string) => void
 }
+
+/** Set to 1 to use a key file that group or others may access (not recommended). */
+export const INSECURE_KEY_ENV = 'RHIO_INSECURE_KEY_FILE'
 
 /** Loads the node key from the environment or the key file. Throws KEY_* errors. */
 export function loadIdentity(opts: LoadIdentityOptions): NodeIdentity {
@@ -88,7 +93,21 @@ export function loadIdentity(opts: LoadIdentityOptions): NodeIdentity {
   let text: string
   try {
     text = readFileSync(opts.path, 'utf8')
+    const mode = statSync(opts.path).mode & 0o777
+    if ((mode & 0o077) !== 0) {
+      const problem =
+        `private key file ${opts.path} has mode ${mode.toString(8).padStart(4, '0')}: ` +
+        'group or others may access it, and anyone who reads it can act as this node'
+      if (env[INSECURE_KEY_ENV] !== '1') {
+        throw new RhioError(
+          'KEY_INSECURE',
+          `${problem}. Run \`chmod 600 ${opts.path}\` (or set ${INSECURE_KEY_ENV}=1 to use it anyway).`,
+        )
+      }
+      opts.warn?.(`${problem}; used because ${INSECURE_KEY_ENV}=1. Run \`chmod 600 ${opts.path}\`.`)
+    }
   } catch (err) {
+    if (err instanceof RhioError) throw err
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'ENOENT') {
       throw new RhioError(

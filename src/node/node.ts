@@ -97,6 +97,7 @@ export class RhioNode implements AsyncDisposable {
       logger: init.logs.forComponent('rhio:http'),
       host: init.config.http_bind_host,
       port: init.config.http_bind_port,
+      allowedHosts: init.config.http_allowed_hosts,
     })
     this.nats = new NatsConnectionComponent({
       nats: init.config.nats,

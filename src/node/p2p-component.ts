@@ -34,6 +34,16 @@ export interface P2PComponentInit {
   heartbeatMs?: number
 }
 
+/** The peers `access.policy: known` allows: configured nodes, subscribed authors, the allow list. */
+export function knownPeers(config: Config): string[] {
+  return [
+    ...config.nodes.map((n) => n.public_key),
+    ...config.subscribe.nats_subjects.map((s) => s.public_key),
+    ...config.subscribe.s3_buckets.map((s) => s.public_key),
+    ...config.access.allow_public_keys,
+  ]
+}
+
 export class P2PComponent implements Component {
   readonly name = 'p2p'
   private p2p: P2PNode | undefined
@@ -90,6 +100,7 @@ export class P2PComponent implements Component {
       syncLogger: logs.forComponent('rhio:sync'),
       libp2pLogger: libp2pComponentLogger(logs),
       registry: this.components.registry,
+      ...(config.access.policy === 'known' ? { allowedPeers: knownPeers(config) } : {}),
     })
     // Reopen what this node stored before, so it can serve it again at once.
     for (const info of await storedLogs(logsRoot)) await p2p.registry.open(info)

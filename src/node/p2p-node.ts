@@ -14,6 +14,7 @@ import type { AuthorLog } from '../log/author-log.js'
 import type { LogInfo } from '../log/frame-store.js'
 import type { FrameStoreFactory } from '../log/registry.js'
 import type { Config } from '../config/index.js'
+import { AccessPolicy, connectionGater } from '../p2p/access.js'
 import { StaticDialer } from '../p2p/dialer.js'
 import type { Resolver } from '../p2p/endpoints.js'
 import { createHost, type TransportKind } from '../p2p/host.js'
@@ -73,6 +74,8 @@ export interface P2PNodeInit {
   libp2pLogger?: ComponentLogger
   /** Where the p2p and sync metrics are registered (none without). */
   registry?: Registry
+  /** Public keys allowed to connect (`access.policy: known`); undefined: anyone. */
+  allowedPeers?: Iterable<string>
   resolver?: Resolver
 }
 
@@ -144,7 +147,11 @@ export class P2PNode {
       maxConnections: o.limits.maxConnections,
       maxStreamsPerConnection: o.limits.maxStreamsPerConnection,
       streamWindowBytes: o.limits.streamWindowBytes,
-      gater: penalties.gater(),
+      gater: connectionGater({
+        penalties,
+        access: new AccessPolicy(o.allowedPeers),
+        ...(peerMetrics ? { metrics: peerMetrics } : {}),
+      }),
       ...(o.libp2pLogger ? { logger: o.libp2pLogger } : {}),
     })
     return new P2PNode(host, penalties, o, peerMetrics)

@@ -9,6 +9,7 @@ export class PeerMetrics {
   readonly peersConnected: Gauge
   readonly rejected: Counter<'reason'>
   readonly bans: Counter
+  readonly refused: Counter<'reason'>
 
   constructor(registry: Registry) {
     const registers = [registry]
@@ -20,6 +21,12 @@ export class PeerMetrics {
     this.rejected = new Counter({
       name: 'rhio_p2p_rejected_total',
       help: 'Peer input rejected, by reason (bad-signature, malformed, oversized, ...)',
+      labelNames: ['reason'],
+      registers,
+    })
+    this.refused = new Counter({
+      name: 'rhio_p2p_refused_total',
+      help: 'Connections refused when they were set up, by reason (banned, not-allowed)',
       labelNames: ['reason'],
       registers,
     })

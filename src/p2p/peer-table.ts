@@ -1,9 +1,11 @@
 /**
- * The peer table: every peer this node knows (configured `nodes` and whoever
- * connected), whether it is connected, from where, since when, and its last
- * error. It follows libp2p's connection events, records penalties and closes
- * the connections of a peer the penalty box bans. What a peer holds and wants
- * is the hello protocol's business (sync/hello.ts).
+ * The peer table: the peers this node knows — configured `nodes` always,
+ * connected peers while they are connected, and the last MAX_GONE_PEERS that
+ * disconnected (so their last error stays visible); keys are free, so nothing
+ * else is kept. For each: whether it is connected, from where, since when,
+ * and its last error. It follows libp2p's connection events, records
+ * penalties and closes the connections of a peer the penalty box bans. What a
+ * peer holds and wants is the hello protocol's business (sync/hello.ts).
  */
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { Logger } from 'pino'
@@ -34,6 +36,9 @@ export interface PeerView {
 
 type PeerState = Omit<PeerView, 'bannedUntil'>
 
+/** Disconnected peers that are not configured, kept for /health (the oldest goes first). */
+export const MAX_GONE_PEERS = 64
+
 export interface PeerTableComponents {
   host: Libp2p
   penalties: PenaltyBox
@@ -47,6 +52,8 @@ export interface PeerTableInit {
 
 export class PeerTable {
   private readonly peers = new Map<string, PeerState>()
+  /** Unconfigured peers that disconnected, oldest first. */
+  private readonly gone = new Set<string>()
   private readonly connects = new Listeners<PeerView>()
   private readonly disconnects = new Listeners<PeerView>()
   private readonly unsubscribe: Array<() => void> = []
@@ -163,6 +170,7 @@ export class PeerTable {
       p = { id, publicKey: pk, peerId, connected: false, configured: false, addresses: [] }
       this.peers.set(id, p)
     }
+    this.gone.delete(id)
     return p
   }
 
@@ -190,5 +198,12 @@ export class PeerTable {
     this.components.metrics?.peersConnected.set(this.connectedCount())
     this.components.logger.info({ peer: p.id }, 'peer disconnected')
     this.disconnects.emit(this.view(p))
+    if (p.configured || p.connected) return
+    this.gone.add(p.id)
+    for (const id of this.gone) {
+      if (this.gone.size <= MAX_GONE_PEERS) break
+      this.gone.delete(id)
+      this.peers.delete(id)
+    }
   }
 }

@@ -6,12 +6,9 @@
  * connections are closed. docs/SECURITY.md lists the weights (a test holds it
  * to this table).
  */
-import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import type { Logger } from 'pino'
-import { toHex } from '../core/codec.js'
 import { Listeners } from '../util/listeners.js'
 import { FrameError } from './framing.js'
-import { peerPublicKey } from './host.js'
 import type { PeerMetrics } from './metrics.js'
 
 /** How much each kind of bad input counts towards a ban, for every protocol. */
@@ -32,6 +29,8 @@ export const PENALTY = {
   slow: 2,
   gap: 2,
   'wrong-log': 2,
+  // more messages than the protocol needs (hellos beyond their rate)
+  flood: 2,
   // may happen to an honest peer (a race, a slow link)
   'unwanted-log': 1,
   timeout: 1,
@@ -52,6 +51,8 @@ export const BAN_THRESHOLD = 20
 export const BAN_MS = 5 * 60_000
 /** Time constant of the exponential decay of a peer's penalty score. */
 export const SCORE_DECAY_MS = 60_000
+/** Scores kept before decayed ones are forgotten. */
+const MAX_SCORES = 1024
 
 export interface PenaltyBoxComponents {
   logger: Logger
@@ -92,6 +93,7 @@ export class PenaltyBox {
     const weight = PENALTY[reason]
     if (weight === 0) return // counted only: not the peer's fault
     const now = Date.now()
+    if (this.scores.size >= MAX_SCORES && !this.scores.has(peer)) this.forgetDecayed(now)
     const s = this.scores.get(peer) ?? { score: 0, at: now }
     s.score = s.score * Math.exp(-(now - s.at) / SCORE_DECAY_MS) + weight
     s.at = now
@@ -107,6 +109,14 @@ export class PenaltyBox {
     this.listeners.emit({ peer, reason, bannedUntil: s.bannedUntil })
   }
 
+  /** Drops scores that decayed to (almost) nothing and bans that ended: keys are free. */
+  private forgetDecayed(now: number): void {
+    for (const [peer, s] of this.scores) {
+      const decayed = s.score * Math.exp(-(now - s.at) / SCORE_DECAY_MS)
+      if (decayed < 0.5 && (s.bannedUntil ?? 0) <= now) this.scores.delete(peer)
+    }
+  }
+
   /** Until when `peer` is banned, or undefined when it is not. */
   bannedUntil(peer: string): number | undefined {
     const until = this.scores.get(peer)?.bannedUntil
@@ -120,18 +130,6 @@ export class PenaltyBox {
   /** Every penalty, as it happens (the peer table records it; a ban disconnects). */
   onPenalty(fn: (event: PenaltyEvent) => void): () => void {
     return this.listeners.add(fn)
-  }
-
-  /** Refuses banned peers on dial and on inbound connections. */
-  gater(): ConnectionGater {
-    const banned = (peer: PeerId): boolean => {
-      const pk = peerPublicKey(peer)
-      return pk !== undefined && this.isBanned(toHex(pk))
-    }
-    return {
-      denyDialPeer: async (peer) => banned(peer),
-      denyInboundEncryptedConnection: async (peer) => banned(peer),
-    }
   }
 }
 

@@ -160,6 +160,7 @@ export class BlobReplication implements Component {
         author,
         subscriptions,
         store,
+        state: this.init.state,
         transfers,
         index: this.index,
         logger: this.log,

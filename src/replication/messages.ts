@@ -22,6 +22,24 @@ import type { LogNetwork } from './network.js'
 
 /** Setting up a subscription waits for the state store (NATS KV): 1 s, doubling to 10 s. */
 export const SETUP_RETRY = { minMs: 1_000, maxMs: 10_000 }
+/**
+ * Distinct `subject` label values of message_receive_total per source; later subjects are
+ * counted as `_other`. Subjects are chosen by authors: each value is a metric series.
+ */
+export const MAX_SUBJECT_LABELS = 1000
+
+/** Keeps the label values seen, up to `max`; anything new beyond it becomes `_other`. */
+export class BoundedLabels {
+  private readonly seen = new Set<string>()
+  constructor(private readonly max: number) {}
+
+  of(value: string): string {
+    if (this.seen.has(value)) return value
+    if (this.seen.size >= this.max) return '_other'
+    this.seen.add(value)
+    return value
+  }
+}
 
 export interface MessageReplicationComponents {
   nats: NatsConnectionComponent
@@ -41,6 +59,8 @@ export class MessageReplication implements Component {
   private readonly log: Logger
   private readonly abort = new AbortController()
   private background: Promise<void> | undefined
+  private readonly localSubjects = new BoundedLabels(MAX_SUBJECT_LABELS)
+  private readonly remoteSubjects = new BoundedLabels(MAX_SUBJECT_LABELS)
 
   constructor(
     private readonly components: MessageReplicationComponents,
@@ -89,7 +109,8 @@ export class MessageReplication implements Component {
         connection: this.connection,
         logger: logs.forComponent('rhio:publish'),
         metrics: this.metrics,
-        onMessage: (s) => metrics.messageReceiveTotal.inc({ source: 'nats', subject: s }),
+        onMessage: (s) =>
+          metrics.messageReceiveTotal.inc({ source: 'nats', subject: this.localSubjects.of(s) }),
         onProblem: (p) =>
           health.setPublishedStreamProblem(
             stream,
@@ -126,7 +147,7 @@ export class MessageReplication implements Component {
           metrics.messageReceiveTotal.inc({
             source: 'network',
             msg_type: 'nats_message',
-            subject: s,
+            subject: this.remoteSubjects.of(s),
           }),
       })
       this.subscribers.push(sub)

@@ -28,6 +28,8 @@ export class MessageMetrics {
   readonly unacked: Gauge<'stream'>
   /** Messages of a published stream not replicated, by reason (provenance, overlap, too-large). */
   readonly skipped: Counter<'stream' | 'reason'>
+  /** Author headers named X-Rhio-* dropped before writing (rhio writes provenance itself). */
+  readonly provenanceDropped: Counter
   private readonly sinks = new Set<Tracked>()
 
   constructor(registry: Registry) {
@@ -67,6 +69,11 @@ export class MessageMetrics {
       },
     })
     this.unacked = unacked
+    this.provenanceDropped = new Counter({
+      name: 'rhio_messages_forged_provenance_total',
+      help: 'Replicated messages whose author sent X-Rhio-* headers of its own (dropped before writing)',
+      registers,
+    })
     this.skipped = new Counter({
       name: 'rhio_messages_skipped_total',
       help: 'Messages of a published stream not replicated: provenance (written by rhio, loop prevention), overlap (published by another entry), too-large',

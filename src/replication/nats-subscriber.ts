@@ -25,7 +25,7 @@ import { sleep, timeLimit } from '../util/abort.js'
 import { JetStreamSink, type JetStreamSinkInit, type SinkMessage } from '../nats/sink.js'
 
 import type { MessageMetrics } from './metrics.js'
-import { H_LOG, H_PUBLIC_KEY, H_SEQ } from './provenance.js'
+import { H_LOG, H_PUBLIC_KEY, H_SEQ, withoutProvenance } from './provenance.js'
 
 export interface SubscriptionEntry {
   subject: string
@@ -60,6 +60,8 @@ export class NatsSubscriber implements LogConsumer {
   private readonly abort = new AbortController()
   /** The delivery being written (the want hands over one at a time). */
   private delivering: Promise<void> | undefined
+  /** Logs whose author sent provenance headers of its own (logged once each). */
+  private readonly forgedLogs = new Set<string>()
   written = 0
 
   constructor(private readonly o: NatsSubscriberInit) {}
@@ -92,6 +94,17 @@ export class NatsSubscriber implements LogConsumer {
     return s
   }
 
+  /** Logs once per log that an author sent X-Rhio-* headers of its own (they are dropped). */
+  private forgedProvenance(logId: string, seq: number): void {
+    this.o.metrics?.provenanceDropped.inc()
+    if (this.forgedLogs.has(logId)) return
+    if (this.forgedLogs.size < 64) this.forgedLogs.add(logId)
+    this.o.logger.warn(
+      { author: this.o.author, log: logId, seq },
+      'the author sent X-Rhio-* headers of its own; they are dropped (rhio adds provenance itself)',
+    )
+  }
+
   /** The subscription entry (and so the stream) an entry's subject belongs to. */
   private route(subject: string): SubscriptionEntry | undefined {
     return this.o.entries.find((e) => subjectMatches(e.subject, subject))
@@ -112,15 +125,14 @@ export class NatsSubscriber implements LogConsumer {
       if (!target) continue // the want's filters are the union of ours; cannot happen
       const sink = await this.sink(target.stream)
       const id = toHex(e.id)
+      // Provenance is ours to add: an author's own X-Rhio-* headers are dropped, or a
+      // consumer's headers.get('X-Rhio-PublicKey') would return what the author claims.
+      const own = withoutProvenance(e.body.headers)
+      if (own.length !== e.body.headers.length) this.forgedProvenance(d.logId, e.seq)
       // Nats-Msg-Id (set by the sink) carries the entry id; no separate header for it.
       const index = await this.write(sink, target.stream, {
         subject: e.body.subject,
-        headers: [
-          ...e.body.headers,
-          [H_PUBLIC_KEY, this.o.author],
-          [H_LOG, d.logId],
-          [H_SEQ, String(e.seq)],
-        ],
+        headers: [...own, [H_PUBLIC_KEY, this.o.author], [H_LOG, d.logId], [H_SEQ, String(e.seq)]],
         payload: e.body.payload,
         msgId: id,
       })

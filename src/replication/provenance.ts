@@ -22,3 +22,13 @@
 export const H_PUBLIC_KEY = 'X-Rhio-PublicKey'
 export const H_LOG = 'X-Rhio-Log'
 export const H_SEQ = 'X-Rhio-Seq'
+
+/** Every header whose name starts with this (any case) is rhio's to write. */
+const PREFIX = 'x-rhio-'
+
+/** The headers without any `X-Rhio-*` one (an author cannot forge provenance). */
+export function withoutProvenance(
+  headers: ReadonlyArray<[string, string]>,
+): Array<[string, string]> {
+  return headers.filter(([name]) => !name.toLowerCase().startsWith(PREFIX))
+}

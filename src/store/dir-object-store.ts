@@ -14,6 +14,7 @@ import {
   isStorableKey,
   mapFsError,
   objectPath,
+  refuseSymlinks,
   storePaths,
 } from './dir-paths.js'
 import { StoreErrorCode, storeError, throwIfAborted } from './errors.js'
@@ -113,7 +114,7 @@ export class DirObjectStore implements ObjectStore {
     throwIfAborted(opts.signal)
     const dir = await this.bucket(bucket)
     objectPath(dir, key) // validates the key
-    return this.infoOf(dir, key)
+    return this.infoOf(dir, key, true)
   }
 
   async get(bucket: string, key: string, opts: GetOptions = {}): Promise<GetResult> {
@@ -121,6 +122,7 @@ export class DirObjectStore implements ObjectStore {
     throwIfAborted(opts.signal)
     const dir = await this.bucket(bucket)
     const path = objectPath(dir, key)
+    await refuseSymlinks(dir, key)
     const what = `get ${bucket}/${key}`
     const fh = await openFile(path)
     if (!fh) throw storeError(StoreErrorCode.NO_SUCH_KEY, `${what}: no such key`)
@@ -156,6 +158,7 @@ export class DirObjectStore implements ObjectStore {
   async put(bucket: string, key: string, body: PutBody, opts: PutOptions = {}): Promise<string> {
     const dir = await this.bucket(bucket)
     const path = objectPath(dir, key)
+    await refuseSymlinks(dir, key)
     const source = body instanceof Uint8Array ? body : body.stream
     const length = body instanceof Uint8Array ? body.byteLength : lengthOf(body.length)
     const tmp = await this.writeBody(dir, source, length, `put ${bucket}/${key}`, opts.signal)
@@ -166,6 +169,7 @@ export class DirObjectStore implements ObjectStore {
     throwIfAborted(opts.signal)
     const dir = await this.bucket(bucket)
     objectPath(dir, key)
+    await refuseSymlinks(dir, key)
     return createUpload(storePaths(dir).multipart, key)
   }
 
@@ -195,6 +199,7 @@ export class DirObjectStore implements ObjectStore {
   ): Promise<string> {
     const dir = await this.bucket(bucket)
     const path = objectPath(dir, key)
+    await refuseSymlinks(dir, key)
     const staging = await uploadDir(storePaths(dir).multipart, uploadId, key)
     const { files, etag } = assemble(parts, await stagedParts(staging))
     const what = `complete multipart ${bucket}/${key}`
@@ -228,6 +233,7 @@ export class DirObjectStore implements ObjectStore {
     throwIfAborted(opts.signal)
     const dir = await this.bucket(bucket)
     const path = objectPath(dir, key)
+    await refuseSymlinks(dir, key)
     try {
       await unlink(path)
     } catch (err) {
@@ -258,8 +264,14 @@ export class DirObjectStore implements ObjectStore {
    * costs one stat per object while the ETag is cached; the file is opened
    * (and hashed at most once) only when it is not.
    */
-  private async infoOf(dir: string, key: string): Promise<ObjectInfo | undefined> {
+  private async infoOf(
+    dir: string,
+    key: string,
+    checkLinks = false,
+  ): Promise<ObjectInfo | undefined> {
     const path = objectPath(dir, key)
+    // list() never yields a key below a link (readdir does not follow them)
+    if (checkLinks) await refuseSymlinks(dir, key)
     try {
       const st = await stat(path)
       const etag = st.isFile() ? this.etags.cached(dir, key, st) : undefined

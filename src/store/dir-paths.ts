@@ -1,3 +1,4 @@
+import { lstat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { MAX_KEY_BYTES } from './constants.js'
 import { StoreErrorCode, storeError } from './errors.js'
@@ -39,6 +40,28 @@ export function objectPath(dir: string, key: string): string {
   const problem = keyProblem(key)
   if (problem) throw invalidKey(key, problem)
   return join(dir, ...key.split('/'))
+}
+
+/**
+ * S3_INVALID_KEY when a path segment of `key` inside the bucket directory is a
+ * symbolic link: the store never reads or writes through one, so a link in a
+ * bucket (`b/link -> /outside`) cannot expose or overwrite files elsewhere.
+ * (The bucket directory itself may be a link: where a bucket lives is the
+ * operator's choice.) Segments that do not exist yet are fine.
+ */
+export async function refuseSymlinks(dir: string, key: string): Promise<void> {
+  let path = dir
+  for (const segment of key.split('/')) {
+    path = join(path, segment)
+    let link: boolean
+    try {
+      link = (await lstat(path)).isSymbolicLink()
+    } catch (err) {
+      if (isMissing(err)) return
+      throw mapFsError(err, `lstat ${key}`)
+    }
+    if (link) throw invalidKey(key, 'passes through a symbolic link in the bucket directory')
+  }
 }
 
 /** True if `key` can be stored (objectPath would not throw). */

@@ -42,6 +42,31 @@ export function blobKeys(key: string): BlobKeys {
   return { data: key, meta: metaKey(key), outboard: outboardKey(key) }
 }
 
+/** Longest key S3 allows, in bytes. */
+export const MAX_ANNOUNCED_KEY_BYTES = 1024
+
+/**
+ * Why an object key announced by a peer must not be written, whatever the
+ * store: every store gets the same rule, so a server or proxy that resolves
+ * dot segments cannot be steered into another bucket, and rhio's own
+ * `.rhio/` objects cannot be overwritten. Undefined when the key is fine.
+ * (Stores may refuse more: the directory store cannot hold `a` next to `a/b`.)
+ */
+export function announcedKeyProblem(key: string): string | undefined {
+  if (key === '') return 'is empty'
+  if (Buffer.byteLength(key) > MAX_ANNOUNCED_KEY_BYTES)
+    return `is longer than ${MAX_ANNOUNCED_KEY_BYTES} bytes`
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(key)) return 'contains control characters'
+  if (isInternalKey(key)) return "is one of rhio's own (.rhio/ or a .rhio.json/.rhio.bao4 name)"
+  if (key.startsWith('/')) return "starts with '/'"
+  // a trailing '/' is an S3 folder marker: fine where the store can hold it
+  const segments = (key.endsWith('/') ? key.slice(0, -1) : key).split('/')
+  if (segments.some((s) => s === '' || s === '.' || s === '..'))
+    return "has an empty, '.' or '..' path segment"
+  return undefined
+}
+
 export function metaKey(key: string): string {
   return `${RHIO_PREFIX}${dataKey(key)}${META_SUFFIX}`
 }

@@ -27,6 +27,8 @@ export interface BaoMeta {
   etag?: string
   /** New: true for a tombstone (the data object was deleted by its author). */
   deleted?: boolean
+  /** New: the epoch of the author's blob log that `seq` belongs to. */
+  epoch?: number
 }
 
 /** Field order of the JSON object (the original's seven, then ours). */
@@ -41,6 +43,7 @@ const FIELDS = [
   'seq',
   'etag',
   'deleted',
+  'epoch',
 ] as const satisfies readonly (keyof BaoMeta)[]
 
 const BASE32_HASH = /^[a-z2-7]{52}$/
@@ -116,6 +119,13 @@ function validate(value: unknown): BaoMeta {
   if (etag !== undefined) meta.etag = etag
   const deleted = optional(v, 'deleted', (x) => typeof x === 'boolean', 'a boolean')
   if (deleted !== undefined) meta.deleted = deleted
+  const epoch = optional(
+    v,
+    'epoch',
+    (x) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0,
+    'a non-negative integer',
+  )
+  if (epoch !== undefined) meta.epoch = epoch
   return meta
 }
 

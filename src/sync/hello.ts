@@ -22,6 +22,14 @@ import { decodeHello, encodeHello, PROTOCOL_VERSION, type Hello } from './wire.j
 
 /** Hello streams per connection and direction. */
 export const HELLO_STREAMS = 2
+/**
+ * Hellos a peer may send in a burst, and how fast that allowance refills: a node says
+ * hello on connecting and when its subscriptions change (a burst at start); more is
+ * a flood — ignored and penalised (`flood`), since each hello makes this node
+ * reconsider its sessions.
+ */
+export const HELLO_BURST = 64
+export const HELLO_REFILL_MS = 500
 /** Opening the hello stream to a connected peer. */
 const OPEN_TIMEOUT_MS = 10_000
 
@@ -55,6 +63,9 @@ interface Conversation {
   /** What the peer last said. */
   hello?: Hello
   timer?: NodeJS.Timeout
+  /** Hellos the peer may still send now (refilled over time), and when that was computed. */
+  allowance: number
+  allowanceAt: number
 }
 
 export class HelloService {
@@ -67,6 +78,7 @@ export class HelloService {
   private readonly gone = new Listeners<PeerView>()
   private readonly abort = new AbortController()
   private readonly unsubscribe: Array<() => void> = []
+  private sendScheduled = false
   private started = false
 
   constructor(
@@ -131,16 +143,34 @@ export class HelloService {
     return this.gone.add(fn)
   }
 
-  /** Replaces what this node says and tells every connected peer. */
+  /**
+   * Replaces what this node says and tells every connected peer (once per turn
+   * of the event loop: a node subscribing to many authors at start sends one hello).
+   */
   setLocal(h: Hello): void {
     this.local = h
-    for (const [id, c] of this.conversations) if (c.out) void this.send(id, c.out)
+    if (this.sendScheduled) return
+    this.sendScheduled = true
+    setImmediate(() => {
+      this.sendScheduled = false
+      for (const [id, c] of this.conversations) if (c.out) void this.send(id, c.out)
+    })
   }
 
   private conversation(id: string): Conversation {
     let c = this.conversations.get(id)
-    if (!c) this.conversations.set(id, (c = {}))
+    if (!c) this.conversations.set(id, (c = { allowance: HELLO_BURST, allowanceAt: Date.now() }))
     return c
+  }
+
+  /** Takes one hello from the peer's allowance; false when it has none left. */
+  private allow(c: Conversation): boolean {
+    const now = Date.now()
+    c.allowance = Math.min(HELLO_BURST, c.allowance + (now - c.allowanceAt) / HELLO_REFILL_MS)
+    c.allowanceAt = now
+    if (c.allowance < 1) return false
+    c.allowance--
+    return true
   }
 
   private onConnect(p: PeerView): void {
@@ -250,7 +280,12 @@ export class HelloService {
           this.components.penalties.penalize(id, 'malformed')
           throw err
         }
-        this.received(id, hello)
+        if (!this.received(id, hello)) {
+          // a flood: stop reading this stream (the peer may open another, within
+          // HELLO_STREAMS, and is banned after a few)
+          framed.abort(new Error('hello flood'))
+          return
+        }
       }
     } catch (err) {
       penalizeFrameError(this.components.penalties, id, err)
@@ -262,20 +297,27 @@ export class HelloService {
     }
   }
 
-  private received(id: string, hello: Hello): void {
+  /** Takes a hello; false when the peer has used up its allowance (a flood). */
+  private received(id: string, hello: Hello): boolean {
     const peer = this.components.peers.get(id)
-    if (!peer?.connected) return
+    if (!peer?.connected) return true
+    const c = this.conversation(id)
+    if (!this.allow(c)) {
+      this.components.penalties.penalize(id, 'flood')
+      return false
+    }
     if (hello.version !== PROTOCOL_VERSION) {
       // A node of another protocol version: what its selectors mean may differ, so
       // nothing is started with it. Not bad input: it is told nothing and not penalised.
       const msg = `peer speaks hello version ${hello.version}; this node speaks ${PROTOCOL_VERSION}`
       if (peer.lastError !== msg) this.components.logger.warn({ peer: id }, msg)
       this.components.peers.setError(id, msg)
-      return
+      return true
     }
-    this.conversation(id).hello = hello
+    c.hello = hello
     this.components.peers.touch(id)
     this.hellos.emit({ peer: { ...peer, lastSeen: Date.now() }, hello })
+    return true
   }
 }
 

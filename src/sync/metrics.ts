@@ -11,9 +11,16 @@ export class SyncMetrics {
   readonly syncBytes: Counter<'direction'>
   readonly logLag: Gauge<'author' | 'log'>
   readonly logHeight: Gauge<'author' | 'log'>
+  readonly sessionsDropped: Counter<'reason'>
 
   constructor(registry: Registry) {
     const registers = [registry]
+    this.sessionsDropped = new Counter({
+      name: 'rhio_sync_sessions_dropped_total',
+      help: 'Sync sessions this node ended on a peer, by reason (stalled: no signed data while others delivered)',
+      labelNames: ['reason'],
+      registers,
+    })
     this.sessions = new Gauge({
       name: 'rhio_sync_sessions',
       help: 'Open sync sessions (requester: we fetch; holder: we serve)',

@@ -98,6 +98,7 @@ export class SyncNode {
       {
         networkId: init.networkId,
         maxFrameBytes: limits.maxFrameBytes,
+        maxRequestBytes: limits.maxRequestBytes,
         maxEntries: limits.maxBatchEntries,
         maxEntryBytes: limits.maxEntryBytes,
         resyncIntervalMs: init.resyncIntervalMs,

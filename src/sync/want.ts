@@ -51,7 +51,10 @@ export interface LogConsumer {
   deliver(d: Delivery): Promise<void>
 }
 
-export type HandleResult = { ok: true } | { ok: false; reason: PenaltyReason; detail: string }
+export type HandleResult =
+  /** `verified`: the message was a batch whose signature checked out. */
+  | { ok: true; verified?: { logId: string; lastSeq: number } }
+  | { ok: false; reason: PenaltyReason; detail: string }
 
 interface LogState {
   logId: string
@@ -98,10 +101,22 @@ export interface WantOptions {
   metrics?: SyncMetrics
 }
 
+/** Unsigned head claims kept for logs this want has no state of yet (bounded: ids are free). */
+export const MAX_HINTS = 64
+
 export class Want {
   readonly selector: Selector
   readonly authorHex: string
+  /** State of the logs this want has received signed data of (and those loaded from the state store). */
   private readonly logs = new Map<string, LogState>()
+  /**
+   * Heads the author claimed (unsigned `log`/`progress`) for logs without state, oldest
+   * first: a log id costs nothing to invent, so claims never create state, metrics or
+   * entries in later requests; a verified batch does.
+   */
+  private readonly hints = new Map<string, number>()
+  /** When a verified batch last arrived, from anyone. */
+  lastVerifiedAt = 0
   /** Messages of all sessions of this want are processed one at a time. */
   private readonly queue = new SerialQueue()
   private persistTimer: NodeJS.Timeout | undefined
@@ -148,8 +163,20 @@ export class Want {
     }
   }
 
-  /** Heights to send in a sync request. */
+  /** Heights to send in a sync request, the most recently active logs first. */
   known(): Array<{ logId: string; height: number }> {
+    return [...this.logs.values()]
+      .sort((a, b) => (b.lastUpdate ?? 0) - (a.lastUpdate ?? 0))
+      .map((l) => ({ logId: l.logId, height: l.height }))
+  }
+
+  /** Height of a log (0 when this want has no state of it). */
+  height(logId: string): number {
+    return this.logs.get(logId)?.height ?? 0
+  }
+
+  /** Every log with signed data, and its height. */
+  heights(): Array<{ logId: string; height: number }> {
     return [...this.logs.values()].map((l) => ({ logId: l.logId, height: l.height }))
   }
 
@@ -178,35 +205,46 @@ export class Want {
     return this.queue.run(() => this.process(peer, msg))
   }
 
+  /** The state of a log with signed data (created on its first verified batch). */
   private log(logId: string): LogState {
     let l = this.logs.get(logId)
     if (!l) {
-      l = { logId, height: 0, durable: 0, persisted: 0, pending: [], head: 0 }
+      const hint = this.hints.get(logId) ?? 0
+      this.hints.delete(logId)
+      l = { logId, height: 0, durable: 0, persisted: 0, pending: [], head: hint }
       this.logs.set(logId, l)
     }
     return l
   }
 
+  /**
+   * An unsigned head claim (`log`, `progress`). Informational: heights move only
+   * on signed batch headers. Only the author's claims count towards the lag (a
+   * forwarder could otherwise show any lag it likes); for a log without state a
+   * claim is only remembered, in a bounded map.
+   */
+  private claim(peer: string, logId: string, head: number): HandleResult {
+    if (!selectorMatchesLog(this.selector, logId))
+      return { ok: false, reason: 'unwanted-log', detail: logId }
+    if (peer !== this.authorHex) return { ok: true }
+    const l = this.logs.get(logId)
+    if (l) {
+      l.head = Math.max(l.head, head)
+      this.updateLag(l)
+      return { ok: true }
+    }
+    this.hints.delete(logId)
+    this.hints.set(logId, Math.max(head, this.hints.get(logId) ?? 0))
+    if (this.hints.size > MAX_HINTS) this.hints.delete(this.hints.keys().next().value!)
+    return { ok: true }
+  }
+
   private async process(peer: string, msg: SyncMessage): Promise<HandleResult> {
     switch (msg.type) {
-      case 'log': {
-        if (!selectorMatchesLog(this.selector, msg.logId))
-          return { ok: false, reason: 'unwanted-log', detail: msg.logId }
-        const l = this.log(msg.logId)
-        l.head = Math.max(l.head, msg.head)
-        this.updateLag(l)
-        return { ok: true }
-      }
-      case 'progress': {
-        // Informational (head for the lag, liveness): heights move only on
-        // signed batch headers, never on a holder's unsigned word.
-        if (!selectorMatchesLog(this.selector, msg.logId))
-          return { ok: false, reason: 'unwanted-log', detail: msg.logId }
-        const l = this.log(msg.logId)
-        l.head = Math.max(l.head, msg.head, msg.through)
-        this.updateLag(l)
-        return { ok: true }
-      }
+      case 'log':
+        return this.claim(peer, msg.logId, msg.head)
+      case 'progress':
+        return this.claim(peer, msg.logId, Math.max(msg.head, msg.through))
       case 'batch':
         return this.onBatch(peer, msg.batch)
       default:
@@ -230,11 +268,13 @@ export class Want {
       maxPayload: this.o.maxEntryBytes,
     })
     if (!v.ok) return { ok: false, reason: v.reason, detail: v.detail }
+    this.lastVerifiedAt = Date.now()
     const l = this.log(h.logId)
     l.head = Math.max(l.head, h.lastSeq)
+    const verified = { logId: h.logId, lastSeq: h.lastSeq }
     if (h.lastSeq <= l.height) {
       this.o.metrics?.entriesDuplicate.inc({ kind: this.selector.kind }, v.entries.length)
-      return { ok: true }
+      return { ok: true, verified }
     }
     if (h.firstSeq > l.height + 1) {
       return { ok: false, reason: 'gap', detail: `batch starts at ${h.firstSeq}, have ${l.height}` }
@@ -271,7 +311,7 @@ export class Want {
     }
     await this.deliver(l, peer, fresh, h.lastSeq, batch.signature)
     this.updateLag(l)
-    return { ok: true }
+    return { ok: true, verified }
   }
 
   /** Whether this want covers everything the log can hold (then batches must be whole). */

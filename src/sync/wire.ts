@@ -137,6 +137,39 @@ export function encodeSync(m: SyncMessage): Uint8Array {
   return w.finish()
 }
 
+function varintLength(n: number): number {
+  let len = 1
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80)
+    len++
+  }
+  return len
+}
+
+/**
+ * A sync request that fits in `maxBytes`: as many `known` heights as fit, in
+ * the order given (the caller puts the most useful first). A log left out is
+ * served from its start again; its entries are dropped as duplicates.
+ */
+export function fitRequest(
+  selector: Selector,
+  known: Array<{ logId: string; height: number }>,
+  maxBytes: number,
+): Extract<SyncMessage, { type: 'request' }> {
+  const empty = encodeSync({ type: 'request', selector, known: [] }).length
+  // the count varint grows with the list: allow for its largest form
+  let size = empty + varintLength(known.length) - 1
+  const kept: Array<{ logId: string; height: number }> = []
+  for (const k of known) {
+    const idBytes = Buffer.byteLength(k.logId)
+    const entry = varintLength(idBytes) + idBytes + varintLength(k.height)
+    if (size + entry > maxBytes) break
+    size += entry
+    kept.push(k)
+  }
+  return { type: 'request', selector, known: kept }
+}
+
 export function decodeSync(bytes: Uint8Array, limits: Limits): SyncMessage {
   const r = new Reader(bytes)
   const t = r.u8()

@@ -50,6 +50,8 @@ export interface TestNodeOptions {
   heartbeatMs?: number
   resyncIntervalMs?: number
   metrics?: boolean
+  /** `access.policy: known` with these public keys (default: open). */
+  allowedPeers?: string[]
 }
 
 export interface TestNode extends AsyncDisposable {
@@ -89,6 +91,7 @@ export async function startTestNode(o: TestNodeOptions = {}): Promise<TestNode> 
     heartbeatMs: o.heartbeatMs ?? 1_000,
     logger: silent.child({ node: key.publicKeyHex.slice(0, 8) }),
     registry,
+    ...(o.allowedPeers ? { allowedPeers: o.allowedPeers } : {}),
   })
   await node.start()
   return {

@@ -141,6 +141,18 @@ export class RhioProcess implements AsyncDisposable {
     return this.child.running
   }
 
+  /** The process id (while running). */
+  get pid(): number | undefined {
+    return this.child.proc.pid
+  }
+
+  /** Resident set size of the process in MiB, from /proc. */
+  async rssMiB(): Promise<number> {
+    const status = await readFile(`/proc/${this.pid}/status`, 'utf8')
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
+    return kb / 1024
+  }
+
   tail(lines = 40): string {
     return this.child.tail(lines)
   }

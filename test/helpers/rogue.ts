@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Libp2p, Stream } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
 import { FramedStream } from '../../src/p2p/framing.js'
 import { createHost, protocolId } from '../../src/p2p/host.js'
 import { encodeHello, type Selector } from '../../src/sync/wire.js'
@@ -25,8 +26,10 @@ export class Rogue implements AsyncDisposable {
     holds: Selector[]
     scripts: RogueScript[]
     networkId?: Uint8Array
+    /** Its identity (default: a fresh one). */
+    key?: TestKey
   }): Promise<Rogue> {
-    const key = testKey(randomBytes(32))
+    const key = opts.key ?? testKey(randomBytes(32))
     const networkId = opts.networkId ?? TEST_NETWORK
     const host = await createHost({
       seed: key.seed,
@@ -68,6 +71,20 @@ export class Rogue implements AsyncDisposable {
       { maxInboundStreams: 64 },
     )
     return rogue
+  }
+
+  /** Connects to a victim (it then says hello, as on any connection). */
+  async dial(victim: { addresses(): string[] }): Promise<void> {
+    // libp2p accepts at most 5 connections a second from one address: retry a refused dial
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.host.dial(multiaddr(victim.addresses()[0]!))
+        return
+      } catch (err) {
+        if (attempt >= 10) throw err
+        await new Promise((r) => setTimeout(r, 250))
+      }
+    }
   }
 
   asStatic(): { publicKey: string; endpoints: string[] } {

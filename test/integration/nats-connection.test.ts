@@ -154,6 +154,33 @@ describe('NATS connection', () => {
     })
   }
 
+  it('credentials in the endpoint URL work and never show in /health or the logs (issue 14, finding 7)', async () => {
+    await using ns = await NatsServer.start({
+      config: 'authorization { user: "rhio", password: "pa:ss@w0rd" }',
+    })
+    const url = new URL(ns.url)
+    const endpoint = `nats://rhio:${encodeURIComponent('pa:ss@w0rd')}@127.0.0.1:${url.port}`
+    const config = parseConfig({ nats: { endpoint } })
+    assert.equal(config.nats.endpoint, `nats://127.0.0.1:${url.port}`)
+    assert.deepEqual(config.nats.credentials, { username: 'rhio', password: 'pa:ss@w0rd' })
+    const health = new HealthModel({ config, publicKeyHex: 'ab'.repeat(32), version: 't' })
+    const { logs, lines } = captureLogs('debug')
+    const nats = new NatsConnectionComponent({
+      nats: config.nats,
+      logger: logs.forComponent('rhio:nats'),
+      health,
+    })
+    await nats.start()
+    try {
+      await roundTrip(nats)
+      const shown = JSON.stringify(health.snapshot()) + JSON.stringify(lines)
+      assert.ok(!shown.includes('w0rd'), 'the password is nowhere')
+      assert.ok(!shown.includes(encodeURIComponent('pa:ss@w0rd')))
+    } finally {
+      await nats.stop()
+    }
+  })
+
   it('stop() returns promptly while still waiting for NATS, and is idempotent', async () => {
     await using ns = await NatsServer.start()
     await ns.stop()

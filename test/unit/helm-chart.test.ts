@@ -44,6 +44,16 @@ function only(objects: Obj[], kind: string): Obj {
   return found[0] as Obj
 }
 
+/** The p2p Service (for other sites) and the HTTP Service (inside the cluster). */
+function services(objects: Obj[]): { p2p: Obj; http: Obj } {
+  const found = objects.filter((o) => o.kind === 'Service')
+  assert.equal(found.length, 2, `expected two Services, got ${found.length}`)
+  const http = found.find((s) => s.metadata.name.endsWith('-http'))
+  const p2p = found.find((s) => s !== http)
+  assert.ok(http && p2p, 'a p2p Service and an -http Service')
+  return { p2p, http }
+}
+
 /** Structural checks every rendered object set must pass. */
 function validate(chart: RenderedChart, existingSecrets: Record<string, string[]> = {}): void {
   const objects = chart.objects as Obj[]
@@ -64,17 +74,26 @@ function validate(chart: RenderedChart, existingSecrets: Record<string, string[]
   assert.equal(new Set(names).size, names.length, 'duplicate objects')
 
   const deploy = only(objects, 'Deployment')
-  const service = only(objects, 'Service')
+  const svc = services(objects)
   const configMap = only(objects, 'ConfigMap')
-  assert.match(service.metadata.name, DNS_LABEL, 'a Service name is a DNS label')
-  assert.ok(service.metadata.name.length <= 63)
+  for (const service of [svc.p2p, svc.http]) {
+    assert.match(service.metadata.name, DNS_LABEL, 'a Service name is a DNS label')
+    assert.ok(service.metadata.name.length <= 63)
+  }
+  // the HTTP endpoints are unauthenticated: never on the Service other sites reach
+  assert.deepEqual(
+    (svc.p2p.spec.ports as Obj[]).map((p) => p.name),
+    ['p2p'],
+  )
+  assert.equal(svc.http.spec.type, 'ClusterIP')
 
   // Selectors.
   const podLabels: Obj = deploy.spec.template.metadata.labels
   const selects = (sel: Obj): boolean => Object.entries(sel).every(([k, v]) => podLabels[k] === v)
   assert.ok(Object.keys(deploy.spec.selector.matchLabels).length > 0)
   assert.ok(selects(deploy.spec.selector.matchLabels), 'Deployment selector matches its pods')
-  assert.ok(selects(service.spec.selector), 'Service selector matches the pods')
+  for (const service of [svc.p2p, svc.http])
+    assert.ok(selects(service.spec.selector), 'Service selector matches the pods')
 
   // One node: one replica, never two at once, time to shut down.
   assert.equal(deploy.spec.replicas, 1)
@@ -102,7 +121,7 @@ function validate(chart: RenderedChart, existingSecrets: Record<string, string[]
     assert.ok(Number.isInteger(p.containerPort) && p.containerPort > 0 && p.containerPort < 65536)
     ports.set(p.name, p)
   }
-  for (const sp of service.spec.ports as Obj[]) {
+  for (const sp of [...svc.p2p.spec.ports, ...svc.http.spec.ports] as Obj[]) {
     const target = typeof sp.targetPort === 'string' ? ports.get(sp.targetPort) : undefined
     assert.ok(
       target,
@@ -215,15 +234,21 @@ describe('Helm chart charts/rhio', () => {
       'Deployment',
       'Secret',
       'Service',
+      'Service',
     ])
     const secret = only(chart.objects, 'Secret')
     assert.equal(secret.metadata.name, 'site-a-rhio-key')
     assert.equal(Buffer.from(secret.data.secretKey, 'base64').toString(), KEY)
-    const service = only(chart.objects, 'Service')
+    const { p2p: service, http } = services(chart.objects)
     assert.equal(service.spec.type, 'ClusterIP')
     assert.equal(service.spec.publishNotReadyAddresses, true)
     assert.deepEqual(
-      service.spec.ports.map((p: Obj) => [p.name, p.port, p.targetPort, p.protocol]),
+      [...service.spec.ports, ...http.spec.ports].map((p: Obj) => [
+        p.name,
+        p.port,
+        p.targetPort,
+        p.protocol,
+      ]),
       [
         ['p2p', 9102, 'p2p', 'TCP'],
         ['http', 8080, 'http', 'TCP'],
@@ -239,7 +264,7 @@ describe('Helm chart charts/rhio', () => {
     assert.equal(loaded.config.bind_port, 9102)
     assert.equal(loaded.config.http_bind_port, 8080)
     assert.equal(loaded.config.data_dir, '/var/lib/rhio/data')
-    assert.match(chart.files.get('NOTES.txt') ?? '', /port-forward svc\/site-a-rhio 8080/)
+    assert.match(chart.files.get('NOTES.txt') ?? '', /port-forward svc\/site-a-rhio-http 8080/)
   })
 
   it('an existing key Secret replaces the generated one; no key at all fails to render', () => {
@@ -344,12 +369,12 @@ describe('Helm chart charts/rhio', () => {
   it('ports follow the configuration; NodePort takes fixed node ports', () => {
     const chart = render({
       configuration: { bind_port: 19102, http_bind_port: 3000 },
-      service: { type: 'NodePort', nodePorts: { p2p: 30912, http: '' } },
+      service: { type: 'NodePort', nodePorts: { p2p: 30912 } },
     })
     validate(chart)
-    const ports = only(chart.objects, 'Service').spec.ports as Obj[]
+    const { p2p, http } = services(chart.objects)
     assert.deepEqual(
-      ports.map((p) => [p.name, p.port, p.nodePort]),
+      [...p2p.spec.ports, ...http.spec.ports].map((p: Obj) => [p.name, p.port, p.nodePort]),
       [
         ['p2p', 19102, 30912],
         ['http', 3000, undefined],
@@ -357,16 +382,14 @@ describe('Helm chart charts/rhio', () => {
     )
     const clusterIp = render({ service: { nodePorts: { p2p: 30912 } } })
     assert.ok(
-      (only(clusterIp.objects, 'Service').spec.ports as Obj[]).every(
-        (p) => p.nodePort === undefined,
-      ),
+      (services(clusterIp.objects).p2p.spec.ports as Obj[]).every((p) => p.nodePort === undefined),
     )
   })
 
   it('names: release name reuse, overrides, and the config checksum rolls the pod', () => {
     assert.equal(only(render({}, 'rhio').objects, 'Deployment').metadata.name, 'rhio')
     assert.equal(
-      only(render({ fullnameOverride: 'edge-node' }).objects, 'Service').metadata.name,
+      services(render({ fullnameOverride: 'edge-node' }).objects).p2p.metadata.name,
       'edge-node',
     )
     const sum = (c: RenderedChart): string =>

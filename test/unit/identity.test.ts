@@ -256,7 +256,7 @@ describe('key files', () => {
   it('loads the key file; PRIVATE_KEY overrides it; RHIO_PRIVATE_KEY wins over both', async () => {
     await using dir = await tempDir()
     const path = join(dir.path, 'private.key')
-    await writeFile(path, `${seed}\n`)
+    await writeFile(path, `${seed}\n`, { mode: 0o600 }) // as keygen writes it (others may not read it)
     assert.equal(loadIdentity({ path, env: {} }).publicKeyHex, pk)
     const other = NodeIdentity.generate()
     const fromEnv = loadIdentity({ path, env: { PRIVATE_KEY: other.seedHex() } })

@@ -15,6 +15,21 @@ export interface ShownMessage {
 
 const fatalUtf8 = new TextDecoder('utf-8', { fatal: true })
 
+/**
+ * `s` safe to print on a terminal: control characters (C0 but tab, DEL, C1)
+ * shown as `\\xNN`/`\\uNNNN` escapes, so a key, subject or payload chosen by a
+ * remote author cannot move the cursor, retitle the window or hide text.
+ */
+export function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g, (c) => {
+    const code = c.charCodeAt(0)
+    return code < 0x100
+      ? `\\x${code.toString(16).padStart(2, '0')}`
+      : `\\u${code.toString(16).padStart(4, '0')}`
+  })
+}
+
 /** The payload as text when it is valid UTF-8 without NUL, else undefined. */
 export function payloadText(data: Uint8Array): string | undefined {
   try {
@@ -50,13 +65,13 @@ export function messageText(m: ShownMessage): string {
   const where = m.stream
     ? `  (${m.stream.name} #${m.stream.seq}, ${m.stream.time.toISOString()})`
     : ''
-  const lines = [`${m.subject}${where}`]
+  const lines = [`${printable(m.subject)}${where}`]
   for (const [name, values] of m.headers) {
-    for (const v of values) lines.push(`  ${name}: ${v}`)
+    for (const v of values) lines.push(`  ${printable(name)}: ${printable(v)}`)
   }
   const text = payloadText(m.data)
   if (m.data.length === 0) lines.push('  (empty payload)')
-  else if (text !== undefined) lines.push(...text.split('\n').map((l) => `  | ${l}`))
+  else if (text !== undefined) lines.push(...text.split('\n').map((l) => `  | ${printable(l)}`))
   else {
     lines.push(`  (${m.data.length} bytes, base64) ${Buffer.from(m.data).toString('base64')}`)
   }

@@ -12,7 +12,7 @@ import { table } from '../common/table.js'
 import type { ClientContext } from './context.js'
 import { withStore } from './context.js'
 import { ClientErrorCode, clientError } from './errors.js'
-import { humanBytes } from './format.js'
+import { humanBytes, printable } from './format.js'
 import { writeOut } from './output.js'
 
 export interface PutFlags {
@@ -143,7 +143,12 @@ export async function ls(bucket: string, flags: LsFlags, ctx: ClientContext): Pr
       ctx.io.out(`(no objects in ${bucket}${flags.prefix ? ` under ${flags.prefix}` : ''})\n`)
       return
     }
-    const rows = found.map((o) => [o.key, String(o.size), o.lastModified.toISOString(), o.etag])
+    const rows = found.map((o) => [
+      printable(o.key),
+      String(o.size),
+      o.lastModified.toISOString(),
+      printable(o.etag),
+    ])
     const total = found.reduce((n, o) => n + o.size, 0)
     ctx.io.out(`${table(['KEY', 'SIZE', 'MODIFIED', 'ETAG'], rows)}\n`)
     ctx.io.out(`${found.length} object${found.length === 1 ? '' : 's'}, ${humanBytes(total)}\n`)
