@@ -24,7 +24,7 @@ import { holdersFromHellos } from './holders.js'
 import { checkJob } from './job.js'
 import type { BlobMetrics } from './metrics.js'
 import { Transfer, type PartAttempt, type TransferContext } from './transfer.js'
-import { partSizeFor, runTransfer } from './transfer-run.js'
+import { abortLostUploads, partSizeFor, runTransfer } from './transfer-run.js'
 import { TransferStore, transferId, type TransferRecord } from './transfer-store.js'
 import type { BlobIndex, HolderFinder, TransferJob, TransferStatus } from './types.js'
 
@@ -180,6 +180,7 @@ export class TransferManager {
           partSize: partSizeFor(j.size, this.#ctx.partSize),
           uploadId: null,
           completedEtag: null,
+          creatingSince: null,
           startedAt: t.startedAt,
         })
       }
@@ -354,6 +355,8 @@ export class TransferManager {
 
   /** Aborts a recorded upload (or remembers to) and forgets the transfer's state. */
   async #discard(id: string, rec: TransferRecord): Promise<void> {
+    if (rec.uploadId === null && rec.creatingSince !== null)
+      await abortLostUploads(this.#ctx, rec.job, rec.creatingSince)
     if (rec.uploadId !== null && rec.completedEtag === null) {
       const abort = { bucket: rec.job.localBucket, key: rec.job.key, uploadId: rec.uploadId }
       try {

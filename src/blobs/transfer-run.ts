@@ -20,7 +20,7 @@ import {
 import { GroupTreeBuilder } from '../bao/group-tree.js'
 import { yieldToEventLoop } from '../bao/yield.js'
 import { toHex } from '../core/codec.js'
-import { hasCode } from '../errors/index.js'
+import { describeError, hasCode } from '../errors/index.js'
 import { MAX_PART_NUMBER, StoreErrorCode, decodeBaoMeta, encodeBaoMeta } from '../store/index.js'
 import { META_CONTENT_TYPE, metaKey, outboardKey } from '../store/layout.js'
 import { SINGLE_PUT_MAX_BYTES } from './constants.js'
@@ -105,9 +105,18 @@ async function runMultipart(ctx: TransferContext, t: Transfer): Promise<{ etag: 
   const count = Math.ceil(job.size / ps)
   const partLen = (n: number): number => Math.min(n * ps, job.size) - (n - 1) * ps
   if (rec.uploadId === null) {
+    if (rec.creatingSince !== null) await abortLostUploads(ctx, job, rec.creatingSince)
+    // the intent first: a crash before the upload id is recorded leaves a trace to find it by
+    rec.creatingSince = Date.now()
+    await ctx.records.saveRecord(t.id, rec)
     const created = await ctx.store.createMultipart(job.localBucket, job.key, { signal })
     try {
-      await ctx.records.saveRecord(t.id, { ...rec, uploadId: created, completedEtag: null })
+      await ctx.records.saveRecord(t.id, {
+        ...rec,
+        uploadId: created,
+        completedEtag: null,
+        creatingSince: null,
+      })
     } catch (err) {
       // Unrecorded, the upload would stay on the server for good (the retry creates another).
       const abort = { bucket: job.localBucket, key: job.key, uploadId: created }
@@ -120,6 +129,7 @@ async function runMultipart(ctx: TransferContext, t: Transfer): Promise<{ etag: 
     }
     rec.uploadId = created
     rec.completedEtag = null
+    rec.creatingSince = null
   } else {
     await ctx.records.saveRecord(t.id, rec)
   }
@@ -192,12 +202,51 @@ async function runMultipart(ctx: TransferContext, t: Transfer): Promise<{ etag: 
   return { etag: rec.completedEtag }
 }
 
+/** Uploads of a key created this long before a recorded intent still count as its own (clock skew). */
+export const LOST_UPLOAD_SKEW_MS = 60_000
+
+/**
+ * A crash came between CreateMultipartUpload and recording its id: the
+ * uploads of this key created since the intent (less LOST_UPLOAD_SKEW_MS) are
+ * this transfer's and are aborted; older ones, and other keys', are left alone.
+ */
+export async function abortLostUploads(
+  ctx: TransferContext,
+  job: TransferJob,
+  since: number,
+): Promise<void> {
+  const where = { bucket: job.localBucket, key: job.key }
+  let uploads
+  try {
+    uploads = await ctx.store.listMultipart(job.localBucket, job.key)
+  } catch (err) {
+    ctx.logger.info({ ...where, err: describeError(err) }, 'cannot list uploads to find a lost one')
+    return
+  }
+  if (uploads === undefined) {
+    ctx.logger.debug(where, 'the store cannot list uploads: a lost one stays to the lifecycle rule')
+    return
+  }
+  for (const u of uploads) {
+    if (u.initiated.getTime() < since - LOST_UPLOAD_SKEW_MS) continue
+    await ctx.store.abortMultipart(job.localBucket, job.key, u.uploadId).then(
+      () => ctx.logger.info({ ...where, uploadId: u.uploadId }, 'lost multipart upload aborted'),
+      (err: unknown) =>
+        ctx.logger.info(
+          { ...where, uploadId: u.uploadId, err: describeError(err) },
+          'aborting a lost multipart upload failed',
+        ),
+    )
+  }
+}
+
 function newRecord(job: TransferJob, configured: number, startedAt: number): TransferRecord {
   return {
     job,
     partSize: partSizeFor(job.size, configured),
     uploadId: null,
     completedEtag: null,
+    creatingSince: null,
     startedAt,
   }
 }

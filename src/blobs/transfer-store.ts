@@ -27,6 +27,12 @@ export interface TransferRecord {
   /** Set once CompleteMultipartUpload succeeded. */
   completedEtag: string | null
   startedAt: number
+  /**
+   * Set (ms) just before CreateMultipartUpload and cleared once its upload id is
+   * recorded: still set at the next attempt means a crash in between, and an
+   * upload of the key created since then is this transfer's lost one.
+   */
+  creatingSince: number | null
 }
 
 export interface StoredPart {
@@ -84,6 +90,7 @@ export class TransferStore {
       upload_id: r.uploadId,
       completed_etag: r.completedEtag,
       started_at: r.startedAt,
+      creating_since: r.creatingSince,
     })
   }
 
@@ -197,6 +204,8 @@ function decodeRecord(v: Record<string, Json>): TransferRecord | undefined {
       uploadId: v.upload_id === null ? null : str(v.upload_id),
       completedEtag: v.completed_etag === null ? null : str(v.completed_etag),
       startedAt: num(v.started_at),
+      creatingSince:
+        v.creating_since === undefined || v.creating_since === null ? null : num(v.creating_since),
     }
   } catch {
     return undefined

@@ -31,6 +31,34 @@ export async function createUpload(multipartDir: string, key: string): Promise<s
   return uploadId
 }
 
+/** The open uploads of exactly `key` (when each was created: its staging directory's mtime). */
+export async function listUploads(
+  multipartDir: string,
+  key: string,
+): Promise<Array<{ uploadId: string; initiated: Date }>> {
+  let ids: string[]
+  try {
+    ids = await readdir(multipartDir)
+  } catch (err) {
+    if (isMissing(err)) return []
+    throw err
+  }
+  const out: Array<{ uploadId: string; initiated: Date }> = []
+  for (const id of ids) {
+    if (!UPLOAD_ID.test(id)) continue
+    try {
+      const dir = join(multipartDir, id)
+      const recorded = JSON.parse(await readFile(join(dir, 'upload.json'), 'utf8')) as {
+        key?: unknown
+      }
+      if (recorded.key === key) out.push({ uploadId: id, initiated: (await stat(dir)).mtime })
+    } catch {
+      // being created or removed right now: not an upload to report
+    }
+  }
+  return out
+}
+
 /** The staging directory of an open upload of `key`, or S3_NO_SUCH_UPLOAD. */
 export async function uploadDir(
   multipartDir: string,

@@ -5,7 +5,14 @@ import { RhioError } from '../errors/index.js'
 import { assertLength, destroyOnAbort, emptyBody, exactLengthBody } from './body.js'
 import { EtagIndex } from './dir-etags.js'
 import { moveIntoPlace, pruneEmptyParents, writeTemp, type TempFile } from './dir-files.js'
-import { assemble, createUpload, stagePart, stagedParts, uploadDir } from './dir-multipart.js'
+import {
+  assemble,
+  createUpload,
+  listUploads,
+  stagePart,
+  stagedParts,
+  uploadDir,
+} from './dir-multipart.js'
 import {
   STORE_DIR,
   bucketDir,
@@ -27,6 +34,7 @@ import type {
   ListOptions,
   ObjectInfo,
   ObjectStore,
+  OpenUpload,
   PutBody,
   PutOptions,
   SignalOptions,
@@ -227,6 +235,17 @@ export class DirObjectStore implements ObjectStore {
       if (err instanceof RhioError && err.code === StoreErrorCode.NO_SUCH_UPLOAD) return
       throw err
     }
+  }
+
+  async listMultipart(
+    bucket: string,
+    key: string,
+    opts: SignalOptions = {},
+  ): Promise<OpenUpload[]> {
+    throwIfAborted(opts.signal)
+    const dir = await this.bucket(bucket)
+    objectPath(dir, key)
+    return listUploads(storePaths(dir).multipart, key)
   }
 
   async delete(bucket: string, key: string, opts: SignalOptions = {}): Promise<void> {

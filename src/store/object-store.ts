@@ -85,10 +85,20 @@ export interface ObjectStore {
   /**
    * Best effort: discards an unfinished upload's parts. Resolves when the
    * upload is gone, was never there, or the server cannot abort uploads at all
-   * (s3rver lacks AbortMultipartUpload). Stores cannot list open uploads (s3rver
-   * lacks ListMultipartUploads either), so callers track upload ids themselves.
+   * (s3rver lacks AbortMultipartUpload).
    */
   abortMultipart(bucket: string, key: string, uploadId: string, opts?: SignalOptions): Promise<void>
+
+  /**
+   * The unfinished multipart uploads of exactly `key`, or undefined when the
+   * server cannot list them (s3rver lacks ListMultipartUploads): callers
+   * track their upload ids and use this only to find ones they lost.
+   */
+  listMultipart(
+    bucket: string,
+    key: string,
+    opts?: SignalOptions,
+  ): Promise<OpenUpload[] | undefined>
 
   /** Deletes an object; deleting a missing key succeeds (as in S3). */
   delete(bucket: string, key: string, opts?: SignalOptions): Promise<void>
@@ -141,6 +151,12 @@ export type BodySource = Readable | AsyncIterable<Uint8Array>
 
 /** A whole object in memory, or a stream with its exact length. */
 export type PutBody = Uint8Array | { stream: BodySource; length: number }
+
+export interface OpenUpload {
+  uploadId: string
+  /** When the upload was created (CreateMultipartUpload). */
+  initiated: Date
+}
 
 export interface CompletedPart {
   partNumber: number

@@ -7,6 +7,7 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   UploadPartCommand,
@@ -25,6 +26,7 @@ import type {
   ListOptions,
   ObjectInfo,
   ObjectStore,
+  OpenUpload,
   PutBody,
   PutOptions,
   SignalOptions,
@@ -285,6 +287,41 @@ export class S3ObjectStore implements ObjectStore {
       const mapped = mapS3Error(err, `abort multipart ${bucket}/${key}`, opts.signal)
       if (hasCode(mapped, StoreErrorCode.NO_SUCH_UPLOAD)) return
       throw mapped
+    }
+  }
+
+  async listMultipart(
+    bucket: string,
+    key: string,
+    opts: SignalOptions = {},
+  ): Promise<OpenUpload[] | undefined> {
+    const out: OpenUpload[] = []
+    let keyMarker: string | undefined
+    let uploadIdMarker: string | undefined
+    for (;;) {
+      let page
+      try {
+        page = await this.client.send(
+          new ListMultipartUploadsCommand({
+            Bucket: bucket,
+            Prefix: key,
+            ...(keyMarker !== undefined ? { KeyMarker: keyMarker } : {}),
+            ...(uploadIdMarker !== undefined ? { UploadIdMarker: uploadIdMarker } : {}),
+          }),
+          opts.signal ? { abortSignal: opts.signal } : {},
+        )
+      } catch (err) {
+        if (isNotImplemented(err)) return undefined
+        throw mapS3Error(err, `list multipart uploads ${bucket}/${key}`, opts.signal)
+      }
+      for (const u of page.Uploads ?? []) {
+        if (u.Key === key && u.UploadId !== undefined)
+          out.push({ uploadId: u.UploadId, initiated: u.Initiated ?? new Date(0) })
+      }
+      if (page.IsTruncated !== true) return out
+      keyMarker = page.NextKeyMarker
+      uploadIdMarker = page.NextUploadIdMarker
+      if (keyMarker === undefined && uploadIdMarker === undefined) return out
     }
   }
 

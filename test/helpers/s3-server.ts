@@ -24,6 +24,8 @@ export const S3RVER_QUIRKS = {
   unsortedNestedList: true,
   /** Multipart ETags are the MD5 of the whole object, not `"<md5 of part md5s>-N"`. */
   plainMultipartEtag: true,
+  /** No ListMultipartUploads (and AbortMultipartUpload answers 405). */
+  cannotListUploads: true,
 } as const
 
 export interface S3ServerOptions {

@@ -25,6 +25,8 @@ export interface StoreQuirks {
   unsortedNestedList?: boolean
   /** A multipart object's ETag is the MD5 of its bytes instead of `"<md5 of part md5s>-N"`. */
   plainMultipartEtag?: boolean
+  /** ListMultipartUploads is not implemented (and AbortMultipartUpload does nothing). */
+  cannotListUploads?: boolean
 }
 
 export async function readAll(body: Readable | AsyncIterable<Uint8Array>): Promise<Buffer> {
@@ -408,6 +410,24 @@ export function objectStoreContract(name: string, setup: () => Promise<ContractT
       await t.store.abortMultipart(b, 'a', id)
       await t.store.abortMultipart(b, 'a', '0123456789abcdef0123456789abcdef')
       assert.equal(await t.store.head(b, 'a'), undefined)
+    })
+
+    test('listMultipart lists the open uploads of exactly one key, and not aborted ones', async () => {
+      const b = await freshBucket()
+      const before = Date.now() - 60_000
+      const a1 = await t.store.createMultipart(b, 'k')
+      const a2 = await t.store.createMultipart(b, 'k')
+      await t.store.createMultipart(b, 'k/longer')
+      const listed = await t.store.listMultipart(b, 'k')
+      if (t.quirks?.cannotListUploads) return
+      assert.ok(listed, 'the store can list uploads')
+      assert.deepEqual(listed.map((u) => u.uploadId).sort(), [a1, a2].sort())
+      assert.ok(listed.every((u) => u.initiated.getTime() >= before))
+      await t.store.abortMultipart(b, 'k', a1)
+      assert.deepEqual(
+        (await t.store.listMultipart(b, 'k'))?.map((u) => u.uploadId),
+        [a2],
+      )
     })
 
     test('an aborted signal rejects with its reason', async () => {

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test'
 import { blake3, hashEquals, hashToBase32 } from '../../src/bao/index.js'
 import type { PartAttempt } from '../../src/blobs/transfer.js'
 import type { TransferDone } from '../../src/blobs/transfer-manager.js'
+import { TransferStore, transferId } from '../../src/blobs/transfer-store.js'
 import { DirStateStore, type Json, MemoryStateStore } from '../../src/state/state-store.js'
 import { decodeBaoMeta } from '../../src/store/meta.js'
 import { metaKey } from '../../src/store/layout.js'
@@ -254,6 +255,41 @@ describe('blob transfers: crash, resume, overwrite, cancel', () => {
     assert.equal(state.failed, 1)
     assert.ok(hashEquals(blake3(await sub.read('dst', 'unrecorded/k')), hash))
     assert.deepEqual(await own.openUploads('dst'), [], 'multipart uploads left on the server')
+  })
+
+  test('a crash between CreateMultipartUpload and its record: the lost upload is found and aborted, no one else’s', async () => {
+    await using own = await rgw({ buckets: ['dst'] })
+    await using sub = await subscriber([], undefined, own)
+    const data = testBytes(2 * PART + 9, 83)
+    const hash = await author.publish('src', 'lost/k', data)
+    const job = jobFor(author.t.key.publicKey, 'src', 'dst', 'lost/k', hash, data.length)
+    // as a run that was killed right after CreateMultipartUpload left things: the intent
+    // recorded, the upload on the server, its id nowhere
+    const intent = Date.now()
+    await new TransferStore(sub.state).saveRecord(transferId('dst', 'lost/k'), {
+      job,
+      partSize: PART,
+      uploadId: null,
+      completedEtag: null,
+      startedAt: intent,
+      creatingSince: intent,
+    })
+    const lost = await sub.store.createMultipart('dst', 'lost/k')
+    const someoneElses = await sub.store.createMultipart('dst', 'other/k')
+    const m = sub.manager()
+    const done = doneOf(m, 'lost/k')
+    await m.start()
+    await m.enqueue(job)
+    await done
+    assert.ok(hashEquals(blake3(await sub.read('dst', 'lost/k')), hash))
+    const open = await sub.store.listMultipart('dst', 'lost/k')
+    assert.ok(open && !open.some((u) => u.uploadId === lost), 'the lost upload was aborted')
+    assert.deepEqual(
+      (await sub.store.listMultipart('dst', 'other/k'))?.map((u) => u.uploadId),
+      [someoneElses],
+      'another key’s upload is left alone',
+    )
+    await sub.store.abortMultipart('dst', 'other/k', someoneElses)
   })
 
   test('an upload that cannot be aborted now is recorded and aborted at the next start', async () => {

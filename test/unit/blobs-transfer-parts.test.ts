@@ -133,7 +133,14 @@ describe('TransferStore', () => {
       12 * MiB,
       3,
     )
-    const rec = { job, partSize: 5 * MiB, uploadId: 'u1', completedEtag: null, startedAt: 1234 }
+    const rec = {
+      job,
+      partSize: 5 * MiB,
+      uploadId: 'u1',
+      completedEtag: null,
+      startedAt: 1234,
+      creatingSince: null,
+    }
     await s.saveRecord(id, rec)
     assert.deepEqual(await s.loadRecord(id), rec)
     const cvs = (n: number): Uint8Array => testBytes(n * 32, n)
