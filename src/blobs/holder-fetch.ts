@@ -31,6 +31,7 @@ export function isStoreError(err: unknown): boolean {
  * Runs `consume` on a fetch of bytes [start, end) from successive holders until one succeeds;
  * `consume` must read `f.data()` to the end. Throws BlobNoHolderError when no holder is left.
  * With `preDialNext`, the stream for the next part is opened as soon as this range's bytes are in.
+ * Concurrent calls for one transfer spread over its holders (the least busy first).
  */
 export async function fetchFromHolders<T>(
   ctx: TransferContext,
@@ -39,14 +40,15 @@ export async function fetchFromHolders<T>(
   start: number,
   end: number,
   consume: (f: RangeFetch) => Promise<T>,
-  opts: { preDialNext?: boolean } = {},
+  opts: { preDialNext?: boolean; signal?: AbortSignal } = {},
 ): Promise<T> {
-  const signal = t.abort.signal
+  const signal = opts.signal ?? t.abort.signal
   for (;;) {
     signal.throwIfAborted()
     const peer = pickHolder(ctx, t)
     t.peer = peer
-    const before = t.done
+    t.active.set(peer, (t.active.get(peer) ?? 0) + 1)
+    let verified = 0
     const stream = t.takeStream(peer)
     const f = new RangeFetch({
       ...(stream ? { stream } : {}),
@@ -62,6 +64,7 @@ export async function fetchFromHolders<T>(
       end,
       signal,
       onVerified: (n) => {
+        verified += n
         t.done += n
         ctx.metrics?.bytes.inc({ direction: 'in' }, n)
       },
@@ -74,7 +77,7 @@ export async function fetchFromHolders<T>(
       ctx.onAttempt({ ...attempt, verifiedBytes: f.verified, ok: true })
       return out
     } catch (err) {
-      t.done = before
+      t.done -= verified
       if (signal.aborted || isStoreError(err)) throw err
       const failure = classify(err)
       // a stream opened ahead that broke before any answer: dial again, the peer did no wrong
@@ -90,20 +93,29 @@ export async function fetchFromHolders<T>(
       ctx.onAttempt({ ...attempt, verifiedBytes: f.verified, ok: false, failure, error })
     } finally {
       f.close()
-      t.peer = null
+      const n = (t.active.get(peer) ?? 1) - 1
+      if (n > 0) t.active.set(peer, n)
+      else t.active.delete(peer)
     }
   }
 }
 
+/** The holder not cooling down with the fewest requests of this transfer running (first in order on a tie). */
 function pickHolder(ctx: TransferContext, t: Transfer): string {
   const now = Date.now()
   const holders = ctx.holders(t.job.author, t.job.remoteBucket)
   let retryAt: number | undefined
+  let best: { id: string; load: number } | undefined
   for (const h of holders) {
     const until = t.cooldown.get(h.id) ?? 0
-    if (until <= now) return h.id
-    retryAt = Math.min(retryAt ?? until, until)
+    if (until > now) {
+      retryAt = Math.min(retryAt ?? until, until)
+      continue
+    }
+    const load = t.active.get(h.id) ?? 0
+    if (best === undefined || load < best.load) best = { id: h.id, load }
   }
+  if (best !== undefined) return best.id
   throw new BlobNoHolderError(holders.length, retryAt)
 }
 

@@ -33,6 +33,8 @@ export interface TransferManagerLimits {
   partSizeBytes: number
   /** `blobs.max_concurrent_transfers`. */
   maxConcurrentTransfers: number
+  /** `blobs.parts_in_flight`: parts of one transfer fetched and uploaded at once (default 4). */
+  partsInFlight?: number
   /** Jobs held (queued or running) before `enqueue` waits; default MAX_QUEUED_TRANSFERS. */
   maxQueued?: number
 }
@@ -118,6 +120,7 @@ export class TransferManager {
       records: this.#records,
       holders: init.holders ?? holdersFromHellos(init.hello),
       partSize: partSizeBytes,
+      partsInFlight: init.limits.partsInFlight ?? 4,
       logger: init.logger,
       metrics: init.metrics,
       onAttempt: (a) => this.#attempts.emit(a),
@@ -217,6 +220,7 @@ export class TransferManager {
       size: job.size,
       done: 0,
       peer: null,
+      peers: [],
       state: 'failed',
       startedAt: Date.now(),
       lastError: reason,

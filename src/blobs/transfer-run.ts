@@ -5,9 +5,9 @@
  * - 0 bytes: no network at all; PUT an empty object.
  * - small (at most one part and SINGLE_PUT_MAX_BYTES): fetch everything verified into memory,
  *   then one PUT (a truncated streamed PUT could become visible on some servers).
- * - large: a multipart upload, one part at a time, each part streamed from the network through
- *   the verifier into UploadPart; after each part its ETag and group CVs are recorded, so a
- *   restart re-fetches at most the part that was in flight.
+ * - large: a multipart upload, `blobs.parts_in_flight` parts at a time (spread over the holders),
+ *   each part streamed from the network through the verifier into UploadPart; after each part its
+ *   ETag and group CVs are recorded, so a restart re-fetches at most the parts that were in flight.
  */
 import {
   type BlobHash,
@@ -21,6 +21,7 @@ import { GroupTreeBuilder } from '../bao/group-tree.js'
 import { yieldToEventLoop } from '../bao/yield.js'
 import { toHex } from '../core/codec.js'
 import { describeError, hasCode } from '../errors/index.js'
+import { linkSignals } from '../util/abort.js'
 import { MAX_PART_NUMBER, StoreErrorCode, decodeBaoMeta, encodeBaoMeta } from '../store/index.js'
 import { META_CONTENT_TYPE, metaKey, outboardKey } from '../store/layout.js'
 import { SINGLE_PUT_MAX_BYTES } from './constants.js'
@@ -138,26 +139,30 @@ async function runMultipart(ctx: TransferContext, t: Transfer): Promise<{ etag: 
     n >= 1 && n <= count ? Math.ceil(partLen(n) / GROUP_BYTES) * 32 : -1,
   )
   t.done = [...parts.keys()].reduce((sum, n) => sum + partLen(n), 0)
-  let uploadedNow = false
+  const pending: number[] = []
+  for (let n = 1; n <= count; n++) if (!parts.has(n)) pending.push(n)
+  const uploadedNow = pending.length > 0
   try {
-    for (let n = 1; n <= count; n++) {
-      if (parts.has(n)) continue
-      uploadedNow = true
+    await inParallel(pending, ctx.partsInFlight, signal, async (n, workSignal) => {
       const start = (n - 1) * ps
       const end = start + partLen(n)
       const upload = async (f: RangeFetch): Promise<StoredPart> => {
         const { localBucket, key } = job
         const body = f.data()
         const etag = await ctx.store.uploadPart(localBucket, key, uploadId, n, body, end - start, {
-          signal,
+          signal: workSignal,
         })
         return { etag, cvs: f.cvs }
       }
-      const preDialNext = n < count
-      const part = await fetchFromHolders(ctx, t, n, start, end, upload, { preDialNext })
+      // one part at a time: open the next part's stream while this one's upload finishes
+      const preDialNext = ctx.partsInFlight === 1 && n < count
+      const part = await fetchFromHolders(ctx, t, n, start, end, upload, {
+        preDialNext,
+        signal: workSignal,
+      })
       await ctx.records.savePart(t.id, n, uploadId, part)
       parts.set(n, part)
-    }
+    })
     t.state = 'completing'
     if (rec.completedEtag === null) {
       const list = [...parts.entries()]
@@ -200,6 +205,40 @@ async function runMultipart(ctx: TransferContext, t: Transfer): Promise<{ etag: 
   const ordered = [...parts.entries()].sort((a, b) => a[0] - b[0]).map(([, p]) => p.cvs)
   await finish(ctx, t, rec.completedEtag, ordered)
   return { etag: rec.completedEtag }
+}
+
+/**
+ * Runs `work` for each item, at most `limit` at once, in order of the items. The
+ * first failure aborts the others (their signal) and is thrown once all have
+ * settled, so nothing runs on after the attempt ended; a crash loses at most the
+ * `limit` items in flight.
+ */
+async function inParallel<T>(
+  items: readonly T[],
+  limit: number,
+  signal: AbortSignal,
+  work: (item: T, signal: AbortSignal) => Promise<void>,
+): Promise<void> {
+  const attempt = linkSignals(signal)
+  let next = 0
+  let failure: { err: unknown } | undefined
+  const worker = async (): Promise<void> => {
+    while (next < items.length && failure === undefined) {
+      const item = items[next++] as T
+      try {
+        await work(item, attempt.signal)
+      } catch (err) {
+        failure ??= { err }
+        attempt.abort(err)
+      }
+    }
+  }
+  try {
+    await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker))
+  } finally {
+    attempt.dispose()
+  }
+  if (failure !== undefined) throw failure.err
 }
 
 /** Uploads of a key created this long before a recorded intent still count as its own (clock skew). */

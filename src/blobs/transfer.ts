@@ -42,6 +42,8 @@ export interface TransferContext {
   holders: HolderFinder
   /** Configured part size (a multiple of 16 KiB, at least 5 MiB). */
   partSize: number
+  /** Parts of one transfer in flight at once (1..16). */
+  partsInFlight: number
   logger: Logger
   metrics: BlobMetrics | undefined
   onAttempt: (a: PartAttempt) => void
@@ -54,6 +56,8 @@ export class Transfer {
   /** Bytes verified and written (or being written) to the local bucket. */
   done = 0
   peer: string | null = null
+  /** Range requests running now, by peer (parts are spread over holders by this). */
+  readonly active = new Map<string, number>()
   readonly startedAt: number
   lastError: string | null = null
   failures = 0
@@ -110,6 +114,7 @@ export class Transfer {
       size: this.job.size,
       done: this.done,
       peer: this.peer,
+      peers: [...this.active.keys()],
       state: this.state,
       startedAt: this.startedAt,
       lastError: this.lastError,

@@ -50,6 +50,8 @@ export interface TransferStatus {
   size: number
   done: number
   peer: string | null
+  /** Peers parts are being fetched from right now. */
+  peers: string[]
   state: TransferState
   startedAt: number
   lastError: string | null

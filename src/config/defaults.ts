@@ -69,6 +69,7 @@ export const DEFAULTS = {
     /** A multiple of the 16 KiB chunk group and above S3's 5 MiB minimum part size. */
     part_size_bytes: 8 * MiB,
     max_concurrent_transfers: 4,
+    parts_in_flight: 4,
   },
 } as const
 

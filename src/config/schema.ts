@@ -190,6 +190,7 @@ const blobs = z.strictObject({
     .multipleOf(CHUNK_GROUP_BYTES)
     .default(DEFAULTS.blobs.part_size_bytes),
   max_concurrent_transfers: positive().default(DEFAULTS.blobs.max_concurrent_transfers),
+  parts_in_flight: z.int().min(1).max(16).default(DEFAULTS.blobs.parts_in_flight),
 })
 
 export const configSchema = z.strictObject({

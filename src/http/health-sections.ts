@@ -49,6 +49,7 @@ export function transfersSection(transfers: readonly TransferStatus[]): unknown[
     size: t.size,
     done: t.done,
     peer: t.peer,
+    peers: t.peers,
     state: t.state,
     started_at: t.startedAt,
     last_error: t.lastError,

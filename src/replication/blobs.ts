@@ -111,6 +111,7 @@ export class BlobReplication implements Component {
       limits: {
         partSizeBytes: config.blobs.part_size_bytes,
         maxConcurrentTransfers: config.blobs.max_concurrent_transfers,
+        partsInFlight: config.blobs.parts_in_flight,
       },
       logger: logs.forComponent('rhio:transfers'),
       metrics,

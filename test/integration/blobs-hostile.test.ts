@@ -134,8 +134,11 @@ describe('blobs protocol against hostile and broken peers', () => {
       await waitFor(() => sub.t.node.peers.get(rogue.key.publicKeyHex)?.connected)
       await waitFor(() => sub.t.node.peers.get(author.id)?.connected)
       const rogueId = rogue.key.publicKeyHex
-      // the rogue is asked first
-      const m = sub.manager({ holders: () => [{ id: rogueId }, { id: author.id }] })
+      // the rogue is asked first; one part at a time, so nothing else was already on its way to it
+      const m = sub.manager({
+        holders: () => [{ id: rogueId }, { id: author.id }],
+        limits: { partSizeBytes: 5 * MiB, maxConcurrentTransfers: 4, partsInFlight: 1 },
+      })
       const attempts: PartAttempt[] = []
       m.onAttempt((a) => attempts.push(a))
       await m.start()

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { blake3, computeOutboard, hashEquals, hashToBase32 } from '../../src/bao/index.js'
+import type { PartAttempt } from '../../src/blobs/transfer.js'
 import { decodeBaoMeta } from '../../src/store/meta.js'
 import { metaKey, outboardKey } from '../../src/store/layout.js'
 import { BlobSite, SIGNATURE, doneOf, jobFor, metricValue } from '../helpers/blob-sites.js'
@@ -191,5 +192,39 @@ describe('blob transfer between two sites', () => {
     assert.ok(Math.max(...gauge) <= 2)
     assert.equal(await metricValue(sub.t.registry, 'rhio_blob_transfers_active'), 0)
     for (const it of items) assert.ok(hashEquals(blake3(await sub.read('dst', it.key)), it.hash))
+  })
+  test('parts in flight are spread over every holder: two holders both serve one object', async () => {
+    // a second holder of the author's bucket (a fellow subscriber with a complete copy)
+    await using copy = await BlobSite.start({
+      s3,
+      buckets: ['copy'],
+      holds: () => [{ author: author.t.key.publicKey, kind: 'blobs', filters: ['src'] }],
+    })
+    await using two = await BlobSite.start({
+      s3,
+      buckets: ['dst3'],
+      staticNodes: [author.t.asStatic(), copy.t.asStatic()],
+    })
+    await waitFor(() => two.t.node.hello.get(author.id) && two.t.node.hello.get(copy.id), {
+      message: 'hello from both holders',
+    })
+    const data = testBytes(8 * 5 * 1024 * 1024 + 3, 61)
+    const hash = await author.publish('src', 'spread/k', data)
+    await copy.publish('copy', 'spread/k', data)
+    const m = two.manager({
+      limits: { partSizeBytes: 5 * 1024 * 1024, maxConcurrentTransfers: 4, partsInFlight: 4 },
+    })
+    const attempts: PartAttempt[] = []
+    m.onAttempt((a) => attempts.push(a))
+    const done = doneOf(m, 'spread/k')
+    await m.start()
+    await m.enqueue(jobFor(author.t.key.publicKey, 'src', 'dst3', 'spread/k', hash, data.length))
+    await done
+    assert.ok(hashEquals(blake3(await two.read('dst3', 'spread/k')), hash))
+    const byPeer = new Map<string, number>()
+    for (const a of attempts) if (a.ok) byPeer.set(a.peer, (byPeer.get(a.peer) ?? 0) + 1)
+    assert.equal(attempts.filter((a) => a.ok).length, 9, 'nine parts, each fetched once')
+    assert.ok((byPeer.get(author.id) ?? 0) >= 2, `the author served ${byPeer.get(author.id)}`)
+    assert.ok((byPeer.get(copy.id) ?? 0) >= 2, `the copy served ${byPeer.get(copy.id)}`)
   })
 })

@@ -53,7 +53,11 @@ describe('config schema: defaults', () => {
       max_blob_requests: 16,
       stream_window_bytes: 1024 * 1024,
     })
-    assert.deepEqual(c.blobs, { part_size_bytes: 8 * 1024 * 1024, max_concurrent_transfers: 4 })
+    assert.deepEqual(c.blobs, {
+      part_size_bytes: 8 * 1024 * 1024,
+      max_concurrent_transfers: 4,
+      parts_in_flight: 4,
+    })
   })
 
   it('s3 defaults its poll interval; subscriptions default delete to false', () => {
