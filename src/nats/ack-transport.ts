@@ -18,18 +18,18 @@ import {
   NoRespondersError,
   TimeoutError,
   type Msg,
+  type MsgHdrs,
   type NatsConnection,
   type Status,
   type Subscription,
 } from '@nats-io/transport-node'
 import { RhioError } from '../errors/index.js'
-import type { WireHeaders } from './headers.js'
 
 /** One publish attempt; the transport writes its token and deadline. */
 export interface Attempt {
   subject: string
   payload: Uint8Array
-  headers: WireHeaders
+  headers: MsgHdrs
   /** Reply token of the current attempt. */
   token: string
   /** When the current attempt times out (ms). */

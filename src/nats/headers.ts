@@ -109,13 +109,85 @@ export function validateHeaderValue(name: string, value: string): void {
 
 /** Encodes header lines as a NATS header block. Throws NATS_HEADER_INVALID. */
 export function encodeHeaderBlock(headers: HeaderList): Uint8Array {
-  let s = STATUS_LINE + CRLF
+  return utf8.encode(`${STATUS_LINE}${CRLF}${headerLines(headers)}${CRLF}`)
+}
+
+/**
+ * The lines of a header block (`Name: value\r\n` each), validated. Callers that
+ * send many messages with the same lines build them once and put them into
+ * `headerBlock` around per-message lines.
+ */
+export function headerLines(headers: HeaderList): string {
+  let s = ''
   for (const [name, value] of headers) {
     validateHeaderName(name)
     validateHeaderValue(name, value)
     s += `${name}: ${value}${CRLF}`
   }
-  return utf8.encode(s + CRLF)
+  return s
+}
+
+/** A complete header block from already validated lines. */
+export function headerBlock(lines: string): Uint8Array {
+  return utf8.encode(`${STATUS_LINE}${CRLF}${lines}${CRLF}`)
+}
+
+/**
+ * A header block that is already encoded, as nats.js publishes it (it only
+ * calls `encode()`); the other MsgHdrs methods read it back when asked.
+ */
+export class EncodedHeaders implements MsgHdrs, Iterable<[string, string[]]> {
+  private parsed: WireHeaders | undefined
+
+  constructor(private readonly block: Uint8Array) {}
+
+  private get wire(): WireHeaders {
+    this.parsed ??= new WireHeaders(parseHeaderBlock(this.block).headers)
+    return this.parsed
+  }
+
+  get hasError(): boolean {
+    return false
+  }
+  get status(): string {
+    return ''
+  }
+  get code(): number {
+    return 0
+  }
+  get description(): string {
+    return ''
+  }
+  encode(): Uint8Array {
+    return this.block
+  }
+  get(k: string, match?: Match): string {
+    return this.wire.get(k, match)
+  }
+  last(k: string, match?: Match): string {
+    return this.wire.last(k, match)
+  }
+  has(k: string, match?: Match): boolean {
+    return this.wire.has(k, match)
+  }
+  keys(): string[] {
+    return this.wire.keys()
+  }
+  values(k: string, match?: Match): string[] {
+    return this.wire.values(k, match)
+  }
+  set(): void {
+    throw new RhioError('NATS_HEADER_INVALID', 'an encoded header block cannot be changed')
+  }
+  append(): void {
+    throw new RhioError('NATS_HEADER_INVALID', 'an encoded header block cannot be changed')
+  }
+  delete(): void {
+    throw new RhioError('NATS_HEADER_INVALID', 'an encoded header block cannot be changed')
+  }
+  [Symbol.iterator](): IterableIterator<[string, string[]]> {
+    return this.wire[Symbol.iterator]()
+  }
 }
 
 /**
@@ -222,7 +294,10 @@ export class WireHeaders implements MsgHdrs, Iterable<[string, string[]]> {
   }
 
   encode(): Uint8Array {
-    this.encoded ??= encodeHeaderBlock(this.lines)
+    // the lines were validated on the way in (constructor, append)
+    this.encoded ??= utf8.encode(
+      `${STATUS_LINE}${CRLF}${this.lines.map(([n, v]) => `${n}: ${v}${CRLF}`).join('')}${CRLF}`,
+    )
     return this.encoded
   }
 

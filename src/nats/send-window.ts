@@ -59,12 +59,16 @@ export class SendWindow<E extends WindowEntry> {
    * signal's reason, or with what `rejectWriters` is given.
    */
   async reserve(bytes: number, signal?: AbortSignal): Promise<void> {
-    if (this.roomWaiters.length === 0 && this.hasRoom(bytes)) {
-      this.reservedCount++
-      this.reservedBytes += bytes
-      return
-    }
+    if (this.tryReserve(bytes)) return
     await this.roomWaiters.wait(bytes, signal, () => this.wakeWriters())
+  }
+
+  /** Reserves room for `bytes` now if it fits and nobody waits; false otherwise. */
+  tryReserve(bytes: number): boolean {
+    if (this.roomWaiters.length > 0 || !this.hasRoom(bytes)) return false
+    this.reservedCount++
+    this.reservedBytes += bytes
+    return true
   }
 
   /** Adds an entry whose room was reserved; gives it the next index. */

@@ -48,7 +48,13 @@ import {
   PUBLISH_FAILURE_REASONS,
   type PublishFailureReason,
 } from './failures.js'
-import { isJetStreamControlHeader, WireHeaders, type HeaderList } from './headers.js'
+import {
+  EncodedHeaders,
+  headerBlock,
+  isJetStreamControlHeader,
+  WireHeaders,
+  type HeaderList,
+} from './headers.js'
 import { SendWindow } from './send-window.js'
 import { SinkRecovery, type RecoverableEntry } from './sink-recovery.js'
 import { validatePublishSubject } from './subjects.js'
@@ -60,6 +66,18 @@ export interface SinkMessage {
   payload: Uint8Array
   /** Idempotency key, sent as Nats-Msg-Id. */
   msgId: string
+}
+
+/**
+ * A message whose header block the caller built with `sink.headerBlock()`
+ * (validated lines, then this sink's Nats-Msg-Id and Nats-Expected-Stream):
+ * for callers that write many messages with the same lines and want to
+ * validate and encode those once.
+ */
+export interface PreparedSinkMessage {
+  subject: string
+  headerBlock: Uint8Array
+  payload: Uint8Array
 }
 
 export interface JetStreamSinkInit {
@@ -229,7 +247,10 @@ export class JetStreamSink {
    * NATS_PAYLOAD_TOO_LARGE for a message that can never be published, and
    * NATS_SINK_STOPPED after stop().
    */
-  async write(msg: SinkMessage, opts: { signal?: AbortSignal } = {}): Promise<number> {
+  async write(
+    msg: SinkMessage | PreparedSinkMessage,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<number> {
     if (this.stopping) throw new RhioError('NATS_SINK_STOPPED', 'sink stopped')
     this.start()
     const entry = this.prepare(msg)
@@ -238,6 +259,31 @@ export class JetStreamSink {
       this.window.release(entry.bytes)
       throw new RhioError('NATS_SINK_STOPPED', 'sink stopped')
     }
+    return this.enqueue(entry)
+  }
+
+  /**
+   * write() without waiting: the message's index when the window has room
+   * right now, undefined when it has not (then call write(), which waits).
+   * Throws as write() does for a message that can never be published.
+   */
+  tryWrite(msg: SinkMessage | PreparedSinkMessage): number | undefined {
+    if (this.stopping) throw new RhioError('NATS_SINK_STOPPED', 'sink stopped')
+    this.start()
+    const entry = this.prepare(msg)
+    return this.window.tryReserve(entry.bytes) ? this.enqueue(entry) : undefined
+  }
+
+  /**
+   * A header block for a PreparedSinkMessage: `lines` (validated `Name: value\r\n`
+   * lines, see nats/headers.ts headerLines) then this sink's Nats-Msg-Id and
+   * Nats-Expected-Stream. `msgId` must be printable ASCII without spaces.
+   */
+  headerBlock(lines: string, msgId: string): Uint8Array {
+    return headerBlock(`${lines}Nats-Msg-Id: ${msgId}\r\n${this.expectLine}`)
+  }
+
+  private enqueue(entry: Entry): number {
     const index = this.window.push(entry)
     this.counters.written++
     this.toSend.push(entry)
@@ -283,8 +329,9 @@ export class JetStreamSink {
     return this.listeners.add(listener)
   }
 
-  private prepare(msg: SinkMessage): Entry {
-    validatePublishSubject(msg.subject)
+  private prepare(msg: SinkMessage | PreparedSinkMessage): Entry {
+    this.checkSubject(msg.subject)
+    if ('headerBlock' in msg) return this.entry(msg.subject, msg.payload, msg.headerBlock)
     if (typeof msg.msgId !== 'string' || msg.msgId.length === 0) {
       throw new RhioError('NATS_HEADER_INVALID', 'msgId must be a non-empty string')
     }
@@ -293,26 +340,46 @@ export class JetStreamSink {
     lines.push(['Nats-Msg-Id', msg.msgId])
     if (this.opts.expectStream !== undefined)
       lines.push(['Nats-Expected-Stream', this.opts.expectStream])
-    const headers = new WireHeaders(lines)
-    const bytes = headers.encode().length + msg.payload.length
+    return this.entry(msg.subject, msg.payload, new WireHeaders(lines).encode())
+  }
+
+  private entry(subject: string, payload: Uint8Array, block: Uint8Array): Entry {
+    const bytes = block.length + payload.length
     const max = this.transport.maxPayload
     if (max !== undefined && bytes > max) {
       throw new RhioError(
         'NATS_PAYLOAD_TOO_LARGE',
-        `message on ${msg.subject} has ${bytes} bytes of headers and payload; the NATS server allows ${max}`,
+        `message on ${subject} has ${bytes} bytes of headers and payload; the NATS server allows ${max}`,
       )
     }
     return {
       index: 0,
-      subject: msg.subject,
-      payload: msg.payload,
-      headers,
+      subject,
+      payload,
+      headers: new EncodedHeaders(block),
       bytes,
       state: 'queued',
       seq: 0,
       token: '',
       deadline: 0,
     }
+  }
+
+  /** The Nats-Expected-Stream line of every message (empty without expectStream). */
+  private get expectLine(): string {
+    return this.opts.expectStream === undefined
+      ? ''
+      : `Nats-Expected-Stream: ${this.opts.expectStream}\r\n`
+  }
+
+  /** Publish subjects already found valid (they repeat; the check splits them into tokens). */
+  private readonly validSubjects = new Set<string>()
+
+  private checkSubject(subject: string): void {
+    if (this.validSubjects.has(subject)) return
+    validatePublishSubject(subject)
+    if (this.validSubjects.size >= 4096) this.validSubjects.clear()
+    this.validSubjects.add(subject)
   }
 
   /**

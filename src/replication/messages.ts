@@ -41,6 +41,31 @@ export class BoundedLabels {
   }
 }
 
+/**
+ * message_receive_total by subject for one source: the labelled child of each
+ * subject is looked up once (prom-client hashes the labels on every inc()
+ * otherwise: a measurable share of the per-message cost).
+ */
+class SubjectCounter {
+  private readonly labels = new BoundedLabels(MAX_SUBJECT_LABELS)
+  private readonly children = new Map<string, { inc(): void }>()
+
+  constructor(
+    private readonly counter: RhioMetrics['messageReceiveTotal'],
+    private readonly fixed: Record<string, string>,
+  ) {}
+
+  inc(subject: string): void {
+    const label = this.labels.of(subject)
+    let child = this.children.get(label)
+    if (child === undefined) {
+      child = this.counter.labels({ ...this.fixed, subject: label })
+      this.children.set(label, child)
+    }
+    child.inc()
+  }
+}
+
 export interface MessageReplicationComponents {
   nats: NatsConnectionComponent
   /** The node's sync layer (available once the p2p component has started). */
@@ -59,8 +84,8 @@ export class MessageReplication implements Component {
   private readonly log: Logger
   private readonly abort = new AbortController()
   private background: Promise<void> | undefined
-  private readonly localSubjects = new BoundedLabels(MAX_SUBJECT_LABELS)
-  private readonly remoteSubjects = new BoundedLabels(MAX_SUBJECT_LABELS)
+  private readonly local: SubjectCounter
+  private readonly remote: SubjectCounter
 
   constructor(
     private readonly components: MessageReplicationComponents,
@@ -68,6 +93,9 @@ export class MessageReplication implements Component {
   ) {
     this.log = components.logs.forComponent('rhio:replication')
     this.metrics = new MessageMetrics(components.registry)
+    const received = components.metrics.messageReceiveTotal
+    this.local = new SubjectCounter(received, { source: 'nats' })
+    this.remote = new SubjectCounter(received, { source: 'network', msg_type: 'nats_message' })
   }
 
   private connection = (signal: AbortSignal): Promise<NatsConnection> =>
@@ -96,7 +124,7 @@ export class MessageReplication implements Component {
   }
 
   private startPublishers(network: LogNetwork): void {
-    const { health, metrics, logs } = this.components
+    const { health, logs } = this.components
     const byStream = new Map<string, string[]>()
     for (const { stream, subject } of this.config.publish.nats_subjects) {
       const earlier = byStream.get(stream) ?? []
@@ -109,8 +137,7 @@ export class MessageReplication implements Component {
         connection: this.connection,
         logger: logs.forComponent('rhio:publish'),
         metrics: this.metrics,
-        onMessage: (s) =>
-          metrics.messageReceiveTotal.inc({ source: 'nats', subject: this.localSubjects.of(s) }),
+        onMessage: (s) => this.local.inc(s),
         onProblem: (p) =>
           health.setPublishedStreamProblem(
             stream,
@@ -125,7 +152,7 @@ export class MessageReplication implements Component {
   }
 
   private async startSubscribers(network: LogNetwork, signal: AbortSignal): Promise<void> {
-    const { health, metrics, logs } = this.components
+    const { health, logs } = this.components
     const byAuthor = new Map<string, Array<{ subject: string; stream: string }>>()
     for (const { subject, stream, public_key } of this.config.subscribe.nats_subjects) {
       const list = byAuthor.get(public_key) ?? []
@@ -143,12 +170,7 @@ export class MessageReplication implements Component {
           for (const e of entries)
             if (e.stream === stream) health.setSubscribedStreamProblem(author, stream, e.subject, p)
         },
-        onMessage: (s) =>
-          metrics.messageReceiveTotal.inc({
-            source: 'network',
-            msg_type: 'nats_message',
-            subject: this.remoteSubjects.of(s),
-          }),
+        onMessage: (s) => this.remote.inc(s),
       })
       this.subscribers.push(sub)
       const selector = {

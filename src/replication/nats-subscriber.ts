@@ -22,7 +22,13 @@ import type { Delivery, LogConsumer } from '../sync/want.js'
 import type { ItemState, UsageProblem } from '../component/index.js'
 import { Backoff, type BackoffPolicy } from '../util/backoff.js'
 import { sleep, timeLimit } from '../util/abort.js'
-import { JetStreamSink, type JetStreamSinkInit, type SinkMessage } from '../nats/sink.js'
+import { headerLines, isJetStreamControlHeader, type HeaderList } from '../nats/headers.js'
+import {
+  JetStreamSink,
+  type JetStreamSinkInit,
+  type PreparedSinkMessage,
+  type SinkMessage,
+} from '../nats/sink.js'
 
 import type { MessageMetrics } from './metrics.js'
 import { H_LOG, H_PUBLIC_KEY, H_SEQ, withoutProvenance } from './provenance.js'
@@ -45,6 +51,54 @@ export interface NatsSubscriberInit {
   blockedRetry?: BackoffPolicy
   /** Sink options (tests). */
   sink?: Omit<JetStreamSinkInit, 'expectStream'>
+}
+
+/** The X-Rhio-PublicKey and X-Rhio-Log lines of a delivery, or undefined if they do not validate. */
+function provenanceLines(author: string, logId: string): string | undefined {
+  try {
+    return headerLines([
+      [H_PUBLIC_KEY, author],
+      [H_LOG, logId],
+    ])
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The message with its header block built once (the author's own lines without
+ * JetStream control headers, the shared provenance lines, X-Rhio-Seq, then the
+ * sink's Nats-Msg-Id and Nats-Expected-Stream), or undefined when a line does
+ * not validate (then the plain message is written and refused visibly).
+ */
+function prepared(
+  sink: JetStreamSink,
+  subject: string,
+  own: HeaderList,
+  shared: string | undefined,
+  seq: number,
+  msgId: string,
+  payload: Uint8Array,
+): PreparedSinkMessage | undefined {
+  if (shared === undefined) return undefined
+  try {
+    const kept = own.some(([n]) => isJetStreamControlHeader(n))
+      ? own.filter(([n]) => !isJetStreamControlHeader(n))
+      : own
+    const lines = `${kept.length > 0 ? headerLines(kept) : ''}${shared}${H_SEQ}: ${seq}\r\n`
+    return { subject, headerBlock: sink.headerBlock(lines, msgId), payload }
+  } catch {
+    return undefined
+  }
+}
+
+/** The sink's tryWrite, or undefined when it refuses the message (write() retries it visibly). */
+function tryWrite(sink: JetStreamSink, msg: SinkMessage | PreparedSinkMessage): number | undefined {
+  try {
+    return sink.tryWrite(msg)
+  } catch {
+    return undefined
+  }
 }
 
 /** A refused message is tried again after 1 s, then up to every 30 s. */
@@ -105,6 +159,23 @@ export class NatsSubscriber implements LogConsumer {
     )
   }
 
+  private plain(
+    subject: string,
+    own: HeaderList,
+    logId: string,
+    seq: number,
+    msgId: string,
+    payload: Uint8Array,
+  ): SinkMessage {
+    const headers: HeaderList = [
+      ...own,
+      [H_PUBLIC_KEY, this.o.author],
+      [H_LOG, logId],
+      [H_SEQ, String(seq)],
+    ]
+    return { subject, headers, payload, msgId }
+  }
+
   /** The subscription entry (and so the stream) an entry's subject belongs to. */
   private route(subject: string): SubscriptionEntry | undefined {
     return this.o.entries.find((e) => subjectMatches(e.subject, subject))
@@ -119,23 +190,24 @@ export class NatsSubscriber implements LogConsumer {
   private async writeDelivery(d: Delivery): Promise<void> {
     const waits: Array<Promise<void>> = []
     const last = new Map<JetStreamSink, number>()
+    // The provenance lines every message of this delivery shares, validated once.
+    const shared = provenanceLines(this.o.author, d.logId)
     for (const e of d.entries) {
       if (e.body.kind !== 'nats') continue
       const target = this.route(e.body.subject)
       if (!target) continue // the want's filters are the union of ours; cannot happen
-      const sink = await this.sink(target.stream)
+      const sink = this.sinks.get(target.stream) ?? (await this.sink(target.stream))
       const id = toHex(e.id)
       // Provenance is ours to add: an author's own X-Rhio-* headers are dropped, or a
       // consumer's headers.get('X-Rhio-PublicKey') would return what the author claims.
       const own = withoutProvenance(e.body.headers)
       if (own.length !== e.body.headers.length) this.forgedProvenance(d.logId, e.seq)
+      const msg =
+        prepared(sink, e.body.subject, own, shared, e.seq, id, e.body.payload) ??
+        // lines that do not validate: the sink refuses them visibly (write() below)
+        this.plain(e.body.subject, own, d.logId, e.seq, id, e.body.payload)
       // Nats-Msg-Id (set by the sink) carries the entry id; no separate header for it.
-      const index = await this.write(sink, target.stream, {
-        subject: e.body.subject,
-        headers: [...own, [H_PUBLIC_KEY, this.o.author], [H_LOG, d.logId], [H_SEQ, String(e.seq)]],
-        payload: e.body.payload,
-        msgId: id,
-      })
+      const index = tryWrite(sink, msg) ?? (await this.write(sink, target.stream, msg))
       last.set(sink, index)
       this.written++
       this.o.onMessage?.(e.body.subject)
@@ -158,7 +230,11 @@ export class NatsSubscriber implements LogConsumer {
    * server's max_payload, or not publishable at all), the subscription waits
    * here, visibly, and tries again with backoff. Only stop() ends the wait.
    */
-  private async write(sink: JetStreamSink, stream: string, msg: SinkMessage): Promise<number> {
+  private async write(
+    sink: JetStreamSink,
+    stream: string,
+    msg: SinkMessage | PreparedSinkMessage,
+  ): Promise<number> {
     const signal = this.abort.signal
     let backoff: Backoff | undefined
     for (;;) {
@@ -179,7 +255,7 @@ export class NatsSubscriber implements LogConsumer {
         backoff ??= new Backoff(this.o.blockedRetry ?? BLOCKED_RETRY)
         const delayMs = backoff.next()
         this.o.metrics?.retries.inc({ stream, reason })
-        const text = `message ${msg.msgId} on ${msg.subject} cannot be written, retrying: ${describeError(err)}`
+        const text = `message on ${msg.subject} cannot be written, retrying: ${describeError(err)}`
         if (!this.blocked.has(stream))
           this.o.logger.error(
             { stream, subject: msg.subject, err: describeError(err), retry_ms: delayMs },
