@@ -5,7 +5,10 @@
  *
  * - sink ceiling: nats.js `js.publish` of 256 B messages with ~1000 acks pending
  *   (plain, and with a msgID per message as the sink sends)
- * - JetStreamSink: the same messages through `write()` (window 1024) until all acked
+ * - JetStreamSink: the same messages through `write()` (window 1024) until all acked,
+ *   one ack per message (no expected stream, as a sink that writes into any
+ *   stream) and chained (expected stream, as rhio's subscriber writes: only the
+ *   last message of a segment asks for an ack, see src/nats/sink.ts)
  * - source: JetStreamSource catch-up vs nats.js's ordered consumer (`consume`),
  *   plain and decoding each message's headers (the source always parses them;
  *   every message here has a Nats-Msg-Id header)
@@ -52,8 +55,9 @@ async function sinkPublish(
   nc: NatsConnection,
   subject: (i: number) => string,
   run: number,
+  expectStream?: string,
 ): Promise<number> {
-  const sink = new JetStreamSink({ nc })
+  const sink = new JetStreamSink({ nc }, expectStream === undefined ? {} : { expectStream })
   const t0 = performance.now()
   for (let i = 0; i < N; i++) {
     await sink.write({ subject: subject(i), headers: [], payload, msgId: `sink-${run}-${i}` })
@@ -118,7 +122,12 @@ async function main(): Promise<void> {
   const noAsyncTraces = process.env.BENCH_NO_ASYNC_TRACES === '1'
   const nc = await connect({ servers: ns.url, noAsyncTraces })
   const jsm = await jetstreamManager(nc)
-  const rates = { raw: [] as number[], rawId: [] as number[], sink: [] as number[] }
+  const rates = {
+    raw: [] as number[],
+    rawId: [] as number[],
+    sink: [] as number[],
+    sinkChained: [] as number[],
+  }
   for (let run = 0; run < 2; run++) {
     await freshStream(jsm, 'RAW')
     rates.raw.push(await rawPublish(nc, (i) => `raw.s${i % 8}`, false))
@@ -126,6 +135,8 @@ async function main(): Promise<void> {
     rates.rawId.push(await rawPublish(nc, (i) => `rawid.s${i % 8}`, true))
     await freshStream(jsm, 'SINK')
     rates.sink.push(await sinkPublish(nc, (i) => `sink.s${i % 8}`, run))
+    await freshStream(jsm, 'CHAINED')
+    rates.sinkChained.push(await sinkPublish(nc, (i) => `chained.s${i % 8}`, run, 'CHAINED'))
   }
   const best = (xs: number[]): number => Math.max(...xs)
   const reads = {
@@ -152,6 +163,8 @@ async function main(): Promise<void> {
       jetStreamSink: fmt(best(rates.sink)),
       sinkVsRaw: (best(rates.sink) / best(rates.raw)).toFixed(2),
       sinkVsRawWithMsgId: (best(rates.sink) / best(rates.rawId)).toFixed(2),
+      jetStreamSinkChained: fmt(best(rates.sinkChained)),
+      sinkChainedVsRawWithMsgId: (best(rates.sinkChained) / best(rates.rawId)).toFixed(2),
       runs: rates,
     },
     read: {

@@ -93,20 +93,32 @@ export class AckTransport<A extends Attempt> {
     this.replySub?.unsubscribe()
   }
 
-  /** Sends one attempt; its outcome comes to the handler (a synchronous failure too). */
-  send(attempt: A): void {
+  /**
+   * Sends one attempt (with `headers` instead of its own when given); its
+   * outcome comes to the handler (a synchronous failure too).
+   */
+  send(attempt: A, headers: MsgHdrs = attempt.headers): void {
     attempt.token = (++this.tokens).toString(36)
     attempt.deadline = Date.now() + this.init.publishTimeoutMs
     this.awaiting.set(attempt.token, attempt)
     try {
       this.components.nc.publish(attempt.subject, attempt.payload, {
-        headers: attempt.headers,
+        headers,
         reply: `${this.inbox}.${attempt.token}`,
       })
     } catch (err) {
       this.awaiting.delete(attempt.token)
       this.handler.failed(attempt, err)
     }
+  }
+
+  /**
+   * Publishes without asking for an answer (a message whose fate a later
+   * attempt's answer tells: see the sink's chained sends). Throws what
+   * nats.js throws (a closed connection).
+   */
+  publish(subject: string, payload: Uint8Array, headers: MsgHdrs): void {
+    this.components.nc.publish(subject, payload, { headers })
   }
 
   /** The largest message the server takes, when known. */

@@ -133,6 +133,20 @@ export function headerBlock(lines: string): Uint8Array {
 }
 
 /**
+ * `block` (a header block from headerBlock) with one more `Name: value\r\n`
+ * line of printable ASCII at its end.
+ */
+export function appendHeaderLine(block: Uint8Array, line: string): Uint8Array {
+  const out = new Uint8Array(block.length + line.length)
+  const head = block.length - CRLF.length
+  out.set(block.subarray(0, head))
+  utf8.encodeInto(line, out.subarray(head))
+  out[out.length - 2] = 13
+  out[out.length - 1] = 10
+  return out
+}
+
+/**
  * A header block that is already encoded, as nats.js publishes it (it only
  * calls `encode()`); the other MsgHdrs methods read it back when asked.
  */

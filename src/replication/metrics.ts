@@ -15,6 +15,8 @@ interface Tracked {
   sink: JetStreamSink
   acked: number
   duplicates: number
+  chained: number
+  chainBreaks: number
 }
 
 export class MessageMetrics {
@@ -22,6 +24,10 @@ export class MessageMetrics {
   readonly written: Counter<'stream'>
   /** Re-sends JetStream dropped as duplicates (Nats-Msg-Id seen before). */
   readonly duplicates: Counter<'stream'>
+  /** Messages sent chained (a later message's ack vouched for them). */
+  readonly chained: Counter<'stream'>
+  /** Chained segments refused because another message came between (re-sent one by one). */
+  readonly chainBreaks: Counter<'stream'>
   /** Failed writes into a local stream that are being retried, by reason. */
   readonly retries: Counter<'stream' | 'reason'>
   /** Messages handed to a sink and not yet acknowledged. */
@@ -45,6 +51,20 @@ export class MessageMetrics {
     this.duplicates = new Counter({
       name: 'rhio_sink_duplicates_total',
       help: 'Messages written again (after a retry or restart) that JetStream dropped by Nats-Msg-Id',
+      labelNames: ['stream'],
+      registers,
+      collect: collectSinks,
+    })
+    this.chained = new Counter({
+      name: 'rhio_sink_chained_total',
+      help: 'Messages written into a subscription stream without an ack of their own: a later message of the same chained segment was acknowledged for them',
+      labelNames: ['stream'],
+      registers,
+      collect: collectSinks,
+    })
+    this.chainBreaks = new Counter({
+      name: 'rhio_sink_chain_breaks_total',
+      help: 'Chained segments JetStream refused because the stream’s last message was not their predecessor (another publisher wrote in between, or a message before them did not land); re-sent one by one',
       labelNames: ['stream'],
       registers,
       collect: collectSinks,
@@ -90,15 +110,27 @@ export class MessageMetrics {
       if (stored > 0) this.written.inc({ stream: t.stream }, stored)
       if (st.duplicates > t.duplicates)
         this.duplicates.inc({ stream: t.stream }, st.duplicates - t.duplicates)
+      if (st.chained > t.chained) this.chained.inc({ stream: t.stream }, st.chained - t.chained)
+      if (st.chainBreaks > t.chainBreaks)
+        this.chainBreaks.inc({ stream: t.stream }, st.chainBreaks - t.chainBreaks)
       t.acked = st.acked
       t.duplicates = st.duplicates
+      t.chained = st.chained
+      t.chainBreaks = st.chainBreaks
     }
   }
 
   /** Reports a sink's statistics under `stream` until the returned function is called. */
   track(stream: string, sink: JetStreamSink): () => void {
     const st = sink.stats()
-    const t: Tracked = { stream, sink, acked: st.acked, duplicates: st.duplicates }
+    const t: Tracked = {
+      stream,
+      sink,
+      acked: st.acked,
+      duplicates: st.duplicates,
+      chained: st.chained,
+      chainBreaks: st.chainBreaks,
+    }
     this.sinks.add(t)
     return () => {
       this.collectSinks()

@@ -86,7 +86,7 @@ function prepared(
       ? own.filter(([n]) => !isJetStreamControlHeader(n))
       : own
     const lines = `${kept.length > 0 ? headerLines(kept) : ''}${shared}${H_SEQ}: ${seq}\r\n`
-    return { subject, headerBlock: sink.headerBlock(lines, msgId), payload }
+    return { subject, headerBlock: sink.headerBlock(lines, msgId), msgId, payload }
   } catch {
     return undefined
   }

@@ -19,7 +19,10 @@ import {
 const fast = { minMs: 20, maxMs: 200 }
 
 function userHeaders(stored: Stored): HeaderList {
-  return stored.headers.filter(([n]) => n !== 'Nats-Msg-Id' && n !== 'Nats-Expected-Stream')
+  return stored.headers.filter(
+    ([n]) =>
+      n !== 'Nats-Msg-Id' && n !== 'Nats-Expected-Stream' && n !== 'Nats-Expected-Last-Msg-Id',
+  )
 }
 
 function msgId(stored: Stored): string {
@@ -96,6 +99,9 @@ test('sink: 10k messages with varied subjects, headers and sizes 0 B..max_payloa
   const st = sink.stats()
   assert.equal(st.acked, N)
   assert.equal(st.duplicates, 0)
+  // Written faster than acks come back: most went out chained (acked by a later message).
+  assert.ok(st.chained > N / 2, `chained: ${st.chained}`)
+  assert.equal(st.chainBreaks, 0)
   assert.deepEqual(sink.health().status, 'Active')
 
   const stored = await readAll(nc, 'LOCAL')
@@ -279,6 +285,89 @@ test('sink: a later message that landed before a re-sent earlier one on the same
   assert.match(sink.health().lastError ?? '', /NATS_REORDERED/)
   assert.ok(events.some((e) => e.type === 'reordered' && e.subject === 'r.a' && e.index === 2))
   assert.deepEqual((await readAll(nc, 'R')).map(msgId), ['r-2', 'r-1'])
+  await sink.stop()
+})
+
+test('sink: chained, a message refused in the middle of a burst stops every message after it, so nothing is stored out of order', async () => {
+  await using ns = await NatsServer.start()
+  await using nc = await connectTo(ns)
+  const jsm = await manager(nc)
+  // The stream's size limit refuses message 1 (its refusal is not answered: it went out
+  // chained) but would take the 299 after it on the same subject.
+  await jsm.streams.add({ name: 'R', subjects: ['r.>'], max_msg_size: 100 })
+  const sink = new JetStreamSink({ nc }, { expectStream: 'R', retry: fast })
+  const events: SinkEvent[] = []
+  sink.onEvent((e) => events.push(e))
+  const N = 300
+  for (let i = 1; i <= N; i++) {
+    const payload = payloadFor(i, i === 1 ? 200 : 10)
+    await sink.write({ subject: 'r.a', headers: [], payload, msgId: `r-${i}` })
+  }
+  await waitFor(() => sink.stats().failures['too-large'] >= 2)
+  assert.ok(sink.stats().chainBreaks >= 1, 'the burst went out chained and broke at message 1')
+  assert.match(sink.health().lastError ?? '', /NATS_PAYLOAD_TOO_LARGE/)
+  assert.equal(sink.ackedIndex, 0)
+  assert.equal((await jsm.streams.info('R')).state.messages, 0, 'nothing after message 1 landed')
+  await jsm.streams.update('R', { max_msg_size: -1 })
+  await sink.flush({ signal: AbortSignal.timeout(10_000) })
+  const st = sink.stats()
+  assert.equal(st.reordered, 0)
+  assert.equal(st.duplicates, 0)
+  assert.equal(sink.health().status, 'Active')
+  assert.ok(events.some((e) => e.type === 'recovered'))
+  assert.deepEqual(
+    (await readAll(nc, 'R')).map(msgId),
+    Array.from({ length: N }, (_, i) => `r-${i + 1}`),
+  )
+  await sink.stop()
+})
+
+test('sink: chained, another publisher writing into the same stream breaks chains quietly; every message lands once, in order', async () => {
+  await using ns = await NatsServer.start()
+  await using nc = await connectTo(ns)
+  await using other = await connectTo(ns)
+  const jsm = await manager(nc)
+  await jsm.streams.add({ name: 'S', subjects: ['s.>'] })
+  const sink = new JetStreamSink({ nc }, { expectStream: 'S', retry: fast })
+  const events: SinkEvent[] = []
+  sink.onEvent((e) => events.push(e))
+  // A local publisher (no msgIds) writes into the stream while the sink writes bursts.
+  let local = 0
+  const stopLocal = new AbortController()
+  const localWriter = (async () => {
+    while (!stopLocal.signal.aborted) {
+      await other.request('s.local', payloadFor(local++, 8), { timeout: 5_000 })
+    }
+  })()
+  const N = 20_000
+  for (let i = 0; i < N; i++) {
+    await sink.write({
+      subject: `s.r${i % 3}`,
+      headers: [],
+      payload: payloadFor(i, 16),
+      msgId: `s-${i}`,
+    })
+  }
+  await sink.flush({ signal: AbortSignal.timeout(60_000) })
+  stopLocal.abort()
+  await localWriter
+  const st = sink.stats()
+  assert.ok(local > 10, `local publishes: ${local}`)
+  assert.ok(st.chainBreaks >= 1, `chain breaks: ${st.chainBreaks}`)
+  assert.ok(st.chained > 0)
+  assert.equal(st.reordered, 0)
+  assert.equal(
+    events.filter((e) => e.type === 'failure' || e.type === 'recovered').length,
+    0,
+    'a chain broken by another publisher is not a failure',
+  )
+  assert.equal(sink.health().status, 'Active')
+  assert.equal(sink.health().lastError, null)
+  const stored = (await readAll(nc, 'S')).filter((s) => s.subject !== 's.local')
+  const ids = stored.map(msgId)
+  assert.equal(new Set(ids).size, N, 'each once')
+  assert.equal(ids.length, N)
+  assertPerSubjectOrder(stored, (s) => Number(msgId(s).slice(2)))
   await sink.stop()
 })
 
