@@ -5,6 +5,10 @@
  * the profiles summarised by self time per function and per file.
  *
  *   node scripts/build.mjs && node dist/bench/profile-messages.js [--n 200000] [--out DIR]
+ *     [--semi MiB] [--catch-up]
+ *
+ * --catch-up publishes everything before B's rhio starts (a fresh site catching
+ * up); otherwise both run while A is fed.
  *
  * Run by hand; the .cpuprofile files open in Chrome DevTools.
  */
@@ -22,6 +26,7 @@ const arg = (name: string, fallback: string): string => {
 const N = Number(arg('--n', '200000'))
 /** V8 young generation semi-space of the rhio processes, MiB (the launcher's default is 2). */
 const SEMI = arg('--semi', '2')
+const CATCH_UP = process.argv.includes('--catch-up')
 
 interface ProfileNode {
   id: number
@@ -74,6 +79,15 @@ async function main(): Promise<void> {
         NODE_OPTIONS: `--max-semi-space-size=${SEMI}`,
       },
     })
+    const feed = (): Promise<unknown> =>
+      a.publishMany(
+        (function* () {
+          for (let i = 0; i < N; i++) yield { subject: `load.${i % 16}`, payload, headers: [] }
+        })(),
+        1000,
+      )
+    if (CATCH_UP) await feed()
+    const cpuA0 = cpuSeconds(ra.pid!)
     const rb = await b.rhio({
       config: {
         nodes: [await ra.asNode()],
@@ -86,20 +100,15 @@ async function main(): Promise<void> {
         NODE_OPTIONS: `--max-semi-space-size=${SEMI}`,
       },
     })
-    const cpu0 = { a: cpuSeconds(ra.pid!), b: cpuSeconds(rb.pid!) }
+    const cpu0 = { a: cpuA0, b: CATCH_UP ? 0 : cpuSeconds(rb.pid!) }
     const t0 = performance.now()
-    await a.publishMany(
-      (function* () {
-        for (let i = 0; i < N; i++) yield { subject: `load.${i % 16}`, payload, headers: [] }
-      })(),
-      1000,
-    )
+    if (!CATCH_UP) await feed()
     while ((await b.count('dst')) < N) await new Promise((r) => setTimeout(r, 50))
     const s = (performance.now() - t0) / 1000
     const per100k = (role: 'a' | 'b', pid: number): string =>
       (((cpuSeconds(pid) - cpu0[role]) * 100_000) / N).toFixed(2)
     console.log(
-      `${N} messages in ${s.toFixed(2)} s: ${(N / s).toFixed(0)} msg/s; CPU-s per 100k: ` +
+      `${CATCH_UP ? 'catch-up: ' : ''}${N} messages in ${s.toFixed(2)} s: ${(N / s).toFixed(0)} msg/s; CPU-s per 100k: ` +
         `publisher ${per100k('a', ra.pid!)}, subscriber ${per100k('b', rb.pid!)}`,
     )
     await rb.stop('SIGTERM')

@@ -18,6 +18,8 @@ const s3 = rgwPerFile({ objectStore: 'bluestore' })
 
 const SIZE = Number(process.env.RHIO_LARGE_BLOB_MIB ?? 1024) * 1024 * 1024
 const PART = 8 * 1024 * 1024
+/** blobs.parts_in_flight, set explicitly so the re-send bound below follows it. */
+const IN_FLIGHT = 4
 
 /** Deterministic bytes, generated as a stream (never the whole object in memory). */
 function generated(size: number): Readable {
@@ -54,7 +56,7 @@ function percentile(xs: number[], p: number): number {
 }
 
 test(
-  `a ${SIZE / 2 ** 20} MiB object: bounded memory, kill -9 at ~50 % resumes re-sending at most one part, messages keep flowing`,
+  `a ${SIZE / 2 ** 20} MiB object: bounded memory, kill -9 at ~50 % resumes re-sending at most the parts in flight, messages keep flowing`,
   { timeout: 600_000 },
   async () => {
     await using a = await BlobSite.start('a', ['outbox'], s3)
@@ -69,7 +71,7 @@ test(
     const rb = await b.rhio({
       config: {
         nodes: [await ra.asNode()],
-        blobs: { part_size_bytes: PART },
+        blobs: { part_size_bytes: PART, parts_in_flight: IN_FLIGHT },
         subscribe: {
           s3_buckets: [
             { remote_bucket: 'outbox', local_bucket: 'inbox', public_key: ra.publicKey },
@@ -179,8 +181,12 @@ test(
         `message latency during the transfer (before the kill) p50 ${percentile(beforeKill, 50)} ms p99 ${percentile(beforeKill, 99)} ms ` +
         `max ${Math.max(...beforeKill)} ms over ${beforeKill.length} messages; over the whole run incl. the restart p99 ${percentile(latencies, 99)} ms`,
     )
-    // outboard parents travel too (~0.4 % of the size), so allow that on top of one part
-    assert.ok(resent <= PART + SIZE * 0.005, `re-sent ${resent} bytes: more than one part`)
+    // A kill loses at most the parts in flight; outboard parents travel too (~0.4 % of
+    // the size), so allow that on top.
+    assert.ok(
+      resent <= IN_FLIGHT * PART + SIZE * 0.005,
+      `re-sent ${resent} bytes: more than the ${IN_FLIGHT} parts in flight`,
+    )
     // Issue 6 targets <= 64 MiB. With the 4 MiB stream window runs here measured 57-68 MiB;
     // with the 1 MiB default (limits.stream_window_bytes) 49 MiB here and 30-51 MiB in
     // bench runs. GC timing makes it noisy, so the target is reported, not asserted; the
