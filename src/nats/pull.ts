@@ -62,6 +62,8 @@ export type SessionEndReason =
   | 'disconnected'
   | 'protocol'
   | 'idle'
+  /** The stream's replica group elected a new leader (JetStream advisory). */
+  | 'leader-changed'
   | 'expired'
   | 'closed'
 

@@ -12,7 +12,12 @@
  *   repeated. Failures are visible in `health()` and as events.
  */
 import { jetstreamManager, JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream'
-import { TimeoutError, type NatsConnection, type Status } from '@nats-io/transport-node'
+import {
+  TimeoutError,
+  type NatsConnection,
+  type Status,
+  type Subscription,
+} from '@nats-io/transport-node'
 import { RhioError, describeError } from '../errors/index.js'
 import { findCause } from './failures.js'
 import type { HeaderList } from './headers.js'
@@ -50,7 +55,7 @@ export interface JetStreamSourceInit {
   batchBytes?: number
   /** Pull request lifetime. Default 30 s. */
   expiresMs?: number
-  /** Server heartbeat interval while a pull waits; two missed end the consumer. Default 5 s. */
+  /** Server heartbeat interval while a pull waits; two missed end the consumer. Default 2 s. */
   heartbeatMs?: number
   /**
    * Catch-up only: a pull that waits this long without a message ends the
@@ -98,10 +103,17 @@ const DEFAULTS = {
   batchMessages: 1000,
   batchBytes: 16 * 1024 * 1024,
   expiresMs: 30_000,
-  heartbeatMs: 5_000,
+  heartbeatMs: 2_000,
   catchupIdleMs: 5_000,
   inactiveThresholdMs: 120_000,
   retry: { minMs: 1_000, maxMs: 10_000 },
+  /**
+   * JetStream API requests (consumer create, stream info). Short: while a
+   * stream has no leader they go unanswered, and nats.js's 5 s default would
+   * hold replication that long after a leader change; a timed-out request is
+   * simply sent again.
+   */
+  apiTimeoutMs: 1_000,
   // Subject + ack reply on top of max_payload (headers + payload), with room to spare.
   messageOverhead: 8 * 1024,
   defaultMaxPayload: 1024 * 1024,
@@ -122,6 +134,7 @@ export class JetStreamSource implements AsyncIterable<SourceMessage> {
   private reading = false
   private failedSessions = 0
   private statusIter: AsyncIterable<Status> | undefined
+  private leaderSub: Subscription | undefined
   /** Cuts a retry wait short (a reconnect to NATS). */
   private readonly wakeup = new Wakeup()
   private disconnected = false
@@ -170,6 +183,27 @@ export class JetStreamSource implements AsyncIterable<SourceMessage> {
     this.started = true
     const iter = this.nc.status()
     this.statusIter = iter
+    // A new stream leader: an R1 consumer lives on the node that led the stream
+    // when it was created, and may be gone with it (a killed node answers
+    // nothing, so only missed heartbeats would tell). Start a new consumer at
+    // the cursor on the new leader at once. Without permission to subscribe to
+    // advisories the subscription fails quietly and heartbeats remain.
+    try {
+      this.leaderSub = this.nc.subscribe(
+        `$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.${this.init.stream}`,
+        {
+          callback: (err) => {
+            if (err) return
+            this.session?.end(
+              'leader-changed',
+              new RhioError('NATS_CONSUMER_CLOSED', `stream ${this.init.stream} has a new leader`),
+            )
+          },
+        },
+      )
+    } catch {
+      // connection closed: reading fails and reports it
+    }
     void (async () => {
       for await (const s of iter) {
         if (s.type === 'disconnect') {
@@ -192,6 +226,7 @@ export class JetStreamSource implements AsyncIterable<SourceMessage> {
     if (!this.stopper.signal.aborted) {
       this.stopper.abort(new RhioError('NATS_SOURCE_STOPPED', 'source stopped'))
       ;(this.statusIter as Partial<{ stop(): void }> | undefined)?.stop?.()
+      this.leaderSub?.unsubscribe()
       this.session?.close()
       this.session = undefined
     }
@@ -342,6 +377,7 @@ export class JetStreamSource implements AsyncIterable<SourceMessage> {
         this.jsm ??= await jetstreamManager(this.nc, {
           apiPrefix: this.init.apiPrefix,
           checkAPI: false,
+          timeout: DEFAULTS.apiTimeoutMs,
         })
         if (this.init.mode === 'catchup' && this.targetSeq === undefined) {
           this.targetSeq = await this.catchupTarget(this.jsm)
@@ -382,14 +418,24 @@ export class JetStreamSource implements AsyncIterable<SourceMessage> {
         if (signal.aborted) throw err
         const e = this.describeOpenError(err)
         this.setHealth('Inactive', e)
-        await this.pause(signal, describeError(e), e.code)
+        // A request that went unanswered has already waited its (short) timeout:
+        // ask again at once, so a consumer exists as soon as JetStream answers
+        // (e.g. once its meta group has elected a new leader after a node died).
+        const unanswered =
+          findCause(err, (c): c is TimeoutError => c instanceof TimeoutError) !== undefined
+        await this.pause(signal, describeError(e), e.code, unanswered)
       }
     }
   }
 
   /** Waits before the next attempt; a reconnect to NATS cuts the wait short. */
-  private async pause(signal: AbortSignal, error: string, code: string): Promise<void> {
-    const delayMs = this.backoff.next()
+  private async pause(
+    signal: AbortSignal,
+    error: string,
+    code: string,
+    immediately = false,
+  ): Promise<void> {
+    const delayMs = immediately ? 0 : this.backoff.next()
     this.listeners.emit({ type: 'retry', error, code, delayMs })
     await this.wakeup.sleep(delayMs, signal)
   }
@@ -397,7 +443,8 @@ export class JetStreamSource implements AsyncIterable<SourceMessage> {
   private sessionEnded(session: PullSession, end: SessionEnd): void {
     session.close()
     this.session = undefined
-    this.failedSessions++
+    // A leader change is no failure: the next consumer starts at once.
+    if (end.reason !== 'leader-changed') this.failedSessions++
     this.counters.consumersEnded[end.reason] = (this.counters.consumersEnded[end.reason] ?? 0) + 1
     this.listeners.emit({
       type: 'consumer-ended',

@@ -9,7 +9,7 @@
  * an earlier publication of the same stream whose filter matches too (so an
  * overlapping pair of publications never yields the same message twice).
  */
-import type { NatsConnection } from '@nats-io/transport-node'
+import { TimeoutError, type NatsConnection } from '@nats-io/transport-node'
 import { jetstreamManager } from '@nats-io/jetstream'
 import type { Logger } from 'pino'
 import { subjectMatches } from '../core/subject.js'
@@ -17,6 +17,7 @@ import { describeError, RhioError } from '../errors/index.js'
 import type { AuthorLog } from '../log/author-log.js'
 import { EntryTooLargeError } from '../log/author-log.js'
 import { natsLogId } from '../core/selector.js'
+import { findCause } from '../nats/failures.js'
 import { hasRhioProvenance } from '../nats/headers.js'
 import { JetStreamSource } from '../nats/source.js'
 import type { MessageMetrics } from './metrics.js'
@@ -25,6 +26,11 @@ import { Backoff } from '../util/backoff.js'
 
 /** Waiting for the stream (or NATS): 1 s, doubling to 10 s. */
 const RETRY = { minMs: 1_000, maxMs: 10_000 }
+/** How often a running publication checks whether its stream was recreated. */
+const RECREATE_CHECK_MS = 30_000
+/** JetStream API request timeout (see streamCreated). */
+const API_TIMEOUT_MS = 1_000
+const API_ATTEMPTS = 5
 
 export interface NatsPublisherInit {
   stream: string
@@ -118,6 +124,8 @@ export class NatsPublisher {
       // A deleted stream (its consumer goes with it) may come back as a new
       // one whose sequence starts over: start over, so the run loop compares
       // creation times and opens a new log if it is new.
+      if (e.type === 'consumer-ended' || e.type === 'consumer-created' || e.type === 'retry')
+        this.o.logger.debug({ stream: this.o.stream, subject: this.o.subject, ...e }, 'source')
       if (e.type === 'consumer-ended' && e.reason === 'consumer-deleted') void source.stop()
       if (e.type !== 'status') return
       if (e.health.status === 'Active') this.o.onProblem?.(null)
@@ -132,7 +140,21 @@ export class NatsPublisher {
       { stream: this.o.stream, subject: this.o.subject, from_seq: log.head + 1 },
       'publishing',
     )
-    let lastCheck = Date.now()
+    // Every 30 s, in the background (never holding the reading), check whether
+    // the stream was recreated; an unanswered check (no leader for a moment)
+    // is simply tried again at the next interval.
+    let recreated = false
+    const check = setInterval(() => {
+      streamCreated(nc, this.o.stream).then(
+        (now) => {
+          if (now === created || signal.aborted) return
+          recreated = true
+          void source.stop()
+        },
+        () => {},
+      )
+    }, RECREATE_CHECK_MS)
+    check.unref()
     try {
       while (!signal.aborted) {
         const batch = await source.read({ max: 1000, signal })
@@ -172,32 +194,34 @@ export class NatsPublisher {
             )
           }
         }
-        if (Date.now() - lastCheck > 30_000) {
-          lastCheck = Date.now()
-          if ((await streamCreated(nc, this.o.stream)) !== created) {
-            this.o.logger.warn(
-              { stream: this.o.stream },
-              'stream was recreated: starting a new log',
-            )
-            return
-          }
-        }
       }
     } finally {
+      clearInterval(check)
+      if (recreated)
+        this.o.logger.warn({ stream: this.o.stream }, 'stream was recreated: starting a new log')
       await source.stop()
       this.source = undefined
     }
   }
 }
 
+/**
+ * The stream's creation time. JetStream API requests get a short timeout and
+ * are sent again while unanswered (a stream without a leader for a moment),
+ * up to API_ATTEMPTS times.
+ */
 async function streamCreated(nc: NatsConnection, stream: string): Promise<number> {
-  const jsm = await jetstreamManager(nc)
-  try {
-    const info = await jsm.streams.info(stream)
-    return Date.parse(info.created)
-  } catch (err) {
-    throw new RhioError('NATS_STREAM_NOT_FOUND', `stream '${stream}' is not available`, {
-      cause: err,
-    })
+  const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: API_TIMEOUT_MS })
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const info = await jsm.streams.info(stream)
+      return Date.parse(info.created)
+    } catch (err) {
+      const unanswered = findCause(err, (e): e is TimeoutError => e instanceof TimeoutError)
+      if (unanswered && attempt < API_ATTEMPTS && !nc.isClosed()) continue
+      throw new RhioError('NATS_STREAM_NOT_FOUND', `stream '${stream}' is not available`, {
+        cause: err,
+      })
+    }
   }
 }
