@@ -13,7 +13,7 @@
  * Run by hand; the .cpuprofile files open in Chrome DevTools.
  */
 import { readFileSync } from 'node:fs'
-import { mkdtemp } from 'node:fs/promises'
+import { mkdir, mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Site } from '../test/helpers/site.js'
@@ -68,6 +68,7 @@ export function summarise(file: string, top = 25): string {
 
 async function main(): Promise<void> {
   const out = arg('--out', await mkdtemp(join(tmpdir(), 'rhio-prof-')))
+  await mkdir(out, { recursive: true })
   const payload = new Uint8Array(256).fill(7)
   const a = await Site.start('a', [{ name: 'src', subjects: ['load.>'] }])
   const b = await Site.start('b', [{ name: 'dst', subjects: ['load.>'] }])

@@ -6,6 +6,7 @@
  *   await using link = await TcpProxy.start(targetPort)
  *   link.cut()        // partition: drops every connection, refuses new ones
  *   link.slow(50)     // heals and delays every chunk by 50 ms each way
+ *   link.limit(20e6)  // at most 20 MB/s each way (all connections together)
  *   link.heal()
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
@@ -15,6 +16,12 @@ export class TcpProxy implements AsyncDisposable {
   private readonly pairs = new Set<[Socket, Socket]>()
   private state: 'up' | 'cut' = 'up'
   private delayMs = 0
+  /** Bandwidth limit per direction, bytes per second (0: none). */
+  private rate = 0
+  /** Per direction: when the link is free again under the limit (performance.now()). */
+  private readonly freeAt = { up: 0, down: 0 }
+  /** Bytes forwarded so far, both directions. */
+  bytes = 0
   /** Connections accepted so far (each dial through the proxy counts once). */
   accepted = 0
 
@@ -66,6 +73,14 @@ export class TcpProxy implements AsyncDisposable {
     this.delayMs = 0
   }
 
+  /**
+   * At most `bytesPerSecond` in each direction, shared by all connections
+   * through the proxy (a throttled link); 0 lifts the limit.
+   */
+  limit(bytesPerSecond: number): void {
+    this.rate = bytesPerSecond
+  }
+
   /** Heals and delays every chunk by `ms` in both directions (order is kept). */
   slow(ms: number): void {
     this.state = 'up'
@@ -88,16 +103,26 @@ export class TcpProxy implements AsyncDisposable {
     }
     client.on('error', close).on('close', close)
     upstream.on('error', close).on('close', close)
-    this.pipe(client, upstream)
-    this.pipe(upstream, client)
+    this.pipe(client, upstream, 'up')
+    this.pipe(upstream, client, 'down')
   }
 
-  /** Copies `from` to `to` with backpressure, each chunk delayed while slowed. */
-  private pipe(from: Socket, to: Socket): void {
+  /**
+   * Copies `from` to `to` with backpressure, each chunk delayed while slowed
+   * and paced while limited.
+   */
+  private pipe(from: Socket, to: Socket, direction: 'up' | 'down'): void {
     let queue = Promise.resolve()
     from.on('data', (chunk: Buffer) => {
-      const delay = this.delayMs
-      if (delay === 0) {
+      this.bytes += chunk.length
+      let delay = this.delayMs
+      if (this.rate > 0) {
+        const now = performance.now()
+        const start = Math.max(now, this.freeAt[direction])
+        this.freeAt[direction] = start + (chunk.length / this.rate) * 1000
+        delay += this.freeAt[direction] - now
+      }
+      if (delay <= 0) {
         if (!to.write(chunk)) from.pause()
         return
       }
