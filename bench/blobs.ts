@@ -17,12 +17,16 @@
  * C (which already holds it); target >= 1.7x.
  *
  *   node dist/bench/blobs.js [--mib 1024] [--s3 rgw,s3rver] [--poll-ms 1000]
- *     [--holders] [--holder-mib 256] [--link-mbps 160] [--no-record]
+ *     [--holders] [--holder-mib 256] [--link-mbps 160] [--no-record] [--profile DIR]
+ *
+ * --profile DIR writes both rhio processes' CPU profiles (per S3 kind) there and
+ * prints where their time went.
  */
 import { execFile, execSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { appendFileSync, readFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
+import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { promisify } from 'node:util'
 import {
@@ -40,6 +44,7 @@ import type { RhioProcess } from '../test/helpers/rhio.js'
 import type { S3Endpoint, S3Factory } from '../test/helpers/s3-endpoint.js'
 import { s3rverFactory } from '../test/helpers/s3-server.js'
 import { cpuSeconds, percentile } from './message-workloads.js'
+import { summarise } from './profile.js'
 
 const args = process.argv.slice(2)
 const arg = (name: string, fallback: string): string => {
@@ -55,6 +60,9 @@ const HOLDER_MIB = Number(arg('--holder-mib', '256'))
 /** Throttle of each p2p link in the holders workload, megabits per second. */
 const LINK_MBPS = Number(arg('--link-mbps', '160'))
 const PART = 8 * 2 ** 20
+const PROFILE = arg('--profile', '')
+const profileEnv = (kind: string, role: string): Record<string, string> =>
+  PROFILE ? { RHIO_CPU_PROFILE: join(PROFILE, `${kind}-${role}.cpuprofile`) } : {}
 const log = (s: string): void => console.error(`[bench] ${s}`)
 const mb = (bytesPerSec: number): string => `${(bytesPerSec / 1e6).toFixed(0)} MB/s`
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
@@ -251,12 +259,14 @@ async function runKind(kind: 'rgw' | 's3rver'): Promise<KindResult> {
 
     const s3a = { ...a.s3.config, watcher_poll_interval_millis: POLL_MS }
     const ra = await a.rhio({
+      env: profileEnv(kind, 'publisher'),
       config: {
         s3: s3a,
         publish: { s3_buckets: ['outbox'], nats_subjects: [{ subject: 'm.>', stream: 'events' }] },
       },
     })
     const rb = await b.rhio({
+      env: profileEnv(kind, 'subscriber'),
       config: {
         nodes: [await ra.asNode()],
         subscribe: {
@@ -291,8 +301,12 @@ async function runKind(kind: 'rgw' | 's3rver'): Promise<KindResult> {
     const cpuB = cpuSeconds(pidB) - cpuB0
     transferring = false
     const delays = await latency
-    await ra.stop()
-    await rb.stop()
+    await ra.stop('SIGTERM')
+    await rb.stop('SIGTERM')
+    if (PROFILE) {
+      for (const role of ['publisher', 'subscriber'])
+        console.log(summarise(join(PROFILE, `${kind}-${role}.cpuprofile`), 30))
+    }
     log(`${kind}: baseline one-request copy again`)
     const p2 = clients(a.s3, b.s3)
     try {
