@@ -148,5 +148,18 @@ test(
       JSON.stringify(atB),
     )
     assert.ok((atB.relay_limit_bytes ?? 0) > 0)
+
+    // the relay restarts (same key and port): both sites reserve again and replication goes on
+    await relay.restart()
+    await waitFor(async () => (await reach(relay)).relay?.reservations === 2, {
+      timeout: 60_000,
+      message: `both sites reserved again\n${relay.tail()}`,
+    })
+    for (let i = 50; i < 60; i++) await a.publish(`sensors.${i % 5}`, `m${i}`)
+    await waitFor(async () => (await b.count('mirror')) >= 60, {
+      timeout: 60_000,
+      message: `B has the messages sent after the relay restarted\n${rb.tail()}`,
+    })
+    assert.equal(await b.count('mirror'), 60)
   },
 )
