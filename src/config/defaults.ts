@@ -74,7 +74,7 @@ export const DEFAULTS = {
     max_reservations: 15,
     /** A reservation is refreshed before it ends; an hour bounds stale slots. */
     reservation_ttl_seconds: 3600,
-    /** Relayed connections a peer may request at once over one connection to the relay. */
+    /** Relayed connections (hop streams, open for a circuit's life) a peer may have at once over one connection to the relay. */
     max_circuits_per_connection: 16,
     /** After this a relayed connection is closed and dialled again (the dialer does that). */
     circuit_duration_seconds: 600,
