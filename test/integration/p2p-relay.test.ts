@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { multiaddr } from '@multiformats/multiaddr'
 import { natsLogId } from '../../src/core/selector.js'
+import { FramedStream } from '../../src/p2p/framing.js'
 import type { RelayServeLimits } from '../../src/p2p/relay.js'
 import { CollectingConsumer, natsEntry, startTestNode } from '../helpers/p2p.js'
 import { waitFor } from '../helpers/wait.js'
@@ -172,6 +174,76 @@ test('a relay serves only its own network and bounds reservations and circuits',
   assert.ok(opened >= 1 && opened <= 3, `${opened} circuits opened within the rate`)
   assert.ok(r.node.penalties.isBanned(f.key.publicKeyHex), 'the flooding peer is banned')
   assert.ok((r.node.reachStatus().relay?.refusedFlood ?? 0) >= 1)
+  await waitFor(() => r.node.peers.get(f.key.publicKeyHex)?.connected === false, {
+    message: 'R hung up on the banned peer',
+  })
+})
+
+/** The status of a circuit relay v2 HopMessage (field 5, a varint), or undefined. */
+function hopStatus(msg: Uint8Array): number | undefined {
+  // HopMessage { type = 1 (varint), ..., status = 5 (varint) }: walk the top-level fields
+  let i = 0
+  const varint = (): number => {
+    let v = 0
+    let shift = 0
+    for (;;) {
+      const b = msg[i++] ?? 0
+      v += (b & 0x7f) * 2 ** shift
+      if (b < 0x80) return v
+      shift += 7
+    }
+  }
+  while (i < msg.length) {
+    const tag = varint()
+    const wire = tag & 7
+    if (wire === 0) {
+      const v = varint()
+      if (tag >> 3 === 5) return v
+    } else if (wire === 2) {
+      const len = varint() // (read before `i` is: `i += varint()` would add to the old `i`)
+      i += len
+    } else return undefined
+  }
+  return undefined
+}
+
+test('a peer that keeps asking a relay for reservations is refused beyond the rate, then banned', async () => {
+  await using r = await startTestNode({
+    relay: { reserve: 'never', serve: serve({ maxRequestsPerMinute: 3 }) },
+  })
+  await using f = await startTestNode({ staticNodes: [r.asStatic()], relay: { reserve: 'auto' } })
+  await waitFor(() => f.node.peers.get(r.key.publicKeyHex)?.connected === true)
+  // wait until R knows F speaks this network (identify), so only the rate decides
+  await waitFor(async () =>
+    (await r.node.host.peerStore.get(f.node.host.peerId)).protocols.some((p) =>
+      p.includes('/hello/'),
+    ),
+  )
+  const statuses: Array<number | undefined> = []
+  for (let i = 0; i < 20 && !r.node.penalties.isBanned(f.key.publicKeyHex); i++) {
+    try {
+      const stream = await f.node.host.dialProtocol(r.node.host.peerId, RELAY_V2_HOP_CODEC, {
+        signal: AbortSignal.timeout(5_000),
+      })
+      const framed = new FramedStream(stream, { maxFrameBytes: 4096 })
+      // HopMessage { type: RESERVE }
+      await framed.write(Uint8Array.of(0x08, 0x00))
+      const reply = await framed.read(AbortSignal.timeout(5_000))
+      statuses.push(reply && hopStatus(reply))
+      framed.abort(new Error('done'))
+    } catch {
+      statuses.push(undefined) // the connection went away: banned
+    }
+  }
+  const OK = 100
+  const PERMISSION_DENIED = 202
+  assert.deepEqual(statuses.slice(0, 3), [OK, OK, OK], `within the rate: ${statuses.join(',')}`)
+  assert.equal(statuses[3], PERMISSION_DENIED, 'the fourth in a minute is refused')
+  assert.ok(
+    r.node.penalties.isBanned(f.key.publicKeyHex),
+    `banned after ${statuses.length} requests`,
+  )
+  assert.ok(statuses.length <= 14, 'ten refused requests (weight 2 each) reach the ban threshold')
   await waitFor(() => r.node.peers.get(f.key.publicKeyHex)?.connected === false, {
     message: 'R hung up on the banned peer',
   })
