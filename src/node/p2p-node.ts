@@ -5,6 +5,7 @@
  * its constructor; nothing is wired after the fact.
  */
 import type { ComponentLogger, Libp2p } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import type { SignatureVerifier, Signer } from '../core/batch.js'
@@ -25,7 +26,6 @@ import { PeerTable, type PeerView, type StaticNode } from '../p2p/peer-table.js'
 import { ReachabilityTracker, type PeerPath, type ReachStatus } from '../p2p/reachability.js'
 import { RelayGuard, type RelayOptions } from '../p2p/relay.js'
 import { isRelayed } from '../p2p/streams.js'
-import { multiaddr } from '@multiformats/multiaddr'
 import type { StateStore } from '../state/state-store.js'
 import { SyncMetrics } from '../sync/metrics.js'
 import { SyncNode, type SyncLimits } from '../sync/sync-node.js'
