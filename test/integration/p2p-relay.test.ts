@@ -110,6 +110,49 @@ test('replication keeps going over a relay whose circuits carry at most 1 MiB ea
   assert.ok(circuits >= 4, `${circuits} circuits carried 4 MiB at 1 MiB each`)
 })
 
+test('circuits that the relay closes after 2 s are dialled again and live entries keep flowing', async () => {
+  await using r = await startTestNode({
+    relay: { reserve: 'never', serve: serve({ circuitDurationMs: 2_000 }) },
+  })
+  await using a = await startTestNode({ staticNodes: [r.asStatic()], relay: { reserve: 'always' } })
+  await waitFor(() => a.node.reachStatus().reservations.length === 1, {
+    message: 'A holds a reservation on R',
+  })
+  const logA = await a.node.publish({ logId: LOG, kind: 'nats' }, ['sensors.>'])
+  await using b = await startTestNode({
+    staticNodes: [r.asStatic(), { publicKey: a.key.publicKeyHex, endpoints: [] }],
+    relay: { reserve: 'auto' },
+  })
+  let circuits = 0
+  b.node.host.addEventListener('connection:open', (e) => {
+    if (e.detail.remotePeer.equals(a.node.host.peerId)) circuits++
+  })
+  const atB = new CollectingConsumer()
+  await b.node.subscribe({ author: a.key.publicKey, kind: 'nats', filters: ['sensors.>'] }, atB)
+  // one entry as each new circuit comes up, until three circuits have carried entries
+  let seq = 0
+  while (circuits < 4) {
+    await waitFor(() => b.node.peers.get(a.key.publicKeyHex)?.connected === true, {
+      timeout: 15_000,
+      message: `B reconnected to A (${circuits} circuits so far)`,
+    })
+    const seen = circuits
+    logA.append(natsEntry(++seq, 'sensors.1'))
+    await waitFor(() => new Set(atB.seqs()).size >= seq, {
+      timeout: 15_000,
+      message: `entry ${seq} arrived`,
+    })
+    await waitFor(() => circuits > seen, {
+      timeout: 15_000,
+      message: 'the relay closed the circuit',
+    })
+  }
+  assert.deepEqual(
+    [...new Set(atB.seqs())].sort((x, y) => x - y),
+    Array.from({ length: seq }, (_, i) => i + 1),
+  )
+})
+
 test('a relay serves only its own network and bounds reservations and circuits', async () => {
   await using r = await startTestNode({
     relay: { reserve: 'never', serve: serve({ maxReservations: 1, maxRequestsPerMinute: 3 }) },
