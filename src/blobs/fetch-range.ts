@@ -17,6 +17,7 @@ import {
 import { fromHex } from '../core/codec.js'
 import { FramedStream } from '../p2p/framing.js'
 import { peerIdFromRhioKey } from '../p2p/host.js'
+import { openStream } from '../p2p/streams.js'
 import { withDeadline } from '../util/abort.js'
 import { BLOB_FRAME_BYTES, RESPONSE_HIGH_WATER_BYTES, STREAM_INACTIVITY_MS } from './constants.js'
 import { BlobBadResponseError, BlobRemoteError, decodeResponseFrame } from './wire.js'
@@ -54,7 +55,7 @@ export async function dialBlobs(
   signal: AbortSignal,
 ): Promise<Stream> {
   const stream = await withDeadline(signal, DIAL_TIMEOUT_MS, (s) =>
-    host.dialProtocol(peerIdFromRhioKey(fromHex(peer)), protocol, { signal: s }),
+    openStream(host, peerIdFromRhioKey(fromHex(peer)), protocol, { signal: s }),
   )
   stream.inactivityTimeout = STREAM_INACTIVITY_MS
   return stream

@@ -21,6 +21,7 @@ import { AbortGroup, withDeadline } from '../util/abort.js'
 import { FrameError, FramedStream } from '../p2p/framing.js'
 import { peerPublicKey, protocolId } from '../p2p/host.js'
 import { penalizeFrameError, type PenaltyBox } from '../p2p/penalty-box.js'
+import { ON_LIMITED } from '../p2p/streams.js'
 import { StoreErrorCode, type ObjectStore } from '../store/index.js'
 import {
   BLOB_FRAME_BYTES,
@@ -103,7 +104,7 @@ export class BlobProvider {
         void p.finally(() => this.#open.delete(p))
       },
       // room above the limit so excess requests still get a "busy" answer
-      { maxInboundStreams: Math.max(8, 2 * n), maxOutboundStreams: 64 },
+      { maxInboundStreams: Math.max(8, 2 * n), maxOutboundStreams: 64, ...ON_LIMITED },
     )
   }
 

@@ -65,6 +65,24 @@ export const DEFAULTS = {
      */
     stream_window_bytes: 1 * MiB,
   },
+  relay: {
+    /** Relaying is opt-in: a node relays nothing for others unless configured to. */
+    serve: false,
+    /** Nodes that do not configure relays work exactly as before (no relay transport). */
+    reserve: 'never' as 'never' | 'auto' | 'always',
+    /** @libp2p/circuit-relay-v2's default. */
+    max_reservations: 15,
+    /** A reservation is refreshed before it ends; an hour bounds stale slots. */
+    reservation_ttl_seconds: 3600,
+    /** Relayed connections (hop streams, open for a circuit's life) a peer may have at once over one connection to the relay. */
+    max_circuits_per_connection: 16,
+    /** After this a relayed connection is closed and dialled again (the dialer does that). */
+    circuit_duration_seconds: 600,
+    /** Bytes a relayed connection may carry each way before it is closed and dialled again. */
+    circuit_bytes: 256 * MiB,
+    /** Reservation and circuit requests of one peer per minute; more are refused and penalised. */
+    max_requests_per_minute: 30,
+  },
   blobs: {
     /** A multiple of the 16 KiB chunk group and above S3's 5 MiB minimum part size. */
     part_size_bytes: 8 * MiB,

@@ -193,6 +193,21 @@ const blobs = z.strictObject({
   parts_in_flight: z.int().min(1).max(16).default(DEFAULTS.blobs.parts_in_flight),
 })
 
+const R = DEFAULTS.relay
+const relay = z.strictObject({
+  serve: z.boolean().default(R.serve),
+  reserve: z.enum(['never', 'auto', 'always']).default(R.reserve),
+  max_reservations: positive().default(R.max_reservations),
+  reservation_ttl_seconds: positive().default(R.reservation_ttl_seconds),
+  max_circuits_per_connection: positive().default(R.max_circuits_per_connection),
+  circuit_duration_seconds: positive().default(R.circuit_duration_seconds),
+  circuit_bytes: z
+    .int()
+    .min(1024 * 1024)
+    .default(R.circuit_bytes),
+  max_requests_per_minute: positive().default(R.max_requests_per_minute),
+})
+
 export const configSchema = z.strictObject({
   bind_port: port().default(DEFAULTS.bind_port),
   bind_host: nonEmpty().default(DEFAULTS.bind_host),
@@ -215,6 +230,7 @@ export const configSchema = z.strictObject({
   limits: limits.prefault({}),
   blobs: blobs.prefault({}),
   access: access.prefault({}),
+  relay: relay.prefault({}),
 })
 
 type DeepReadonly<T> = T extends (infer U)[]

@@ -1,16 +1,28 @@
 /**
- * The additive sections of GET /health (`peers`, `sync`, `transfers`) in its
+ * The additive sections of GET /health (`peers`, `sync`, `transfers`, `reachability`) in its
  * snake_case JSON, from the typed status of the p2p, sync and blob parts.
  * The status page and `rhio status` read these fields.
  */
 import type { TransferStatus } from '../blobs/types.js'
+import type { PeerPath, ReachStatus } from '../p2p/reachability.js'
 import type { PeerView } from '../p2p/peer-table.js'
 import type { LogStatus } from '../sync/sync-node.js'
 
 /** Peers listed in /health at most: configured first, then connected, then recently gone. */
 export const MAX_HEALTH_PEERS = 200
 
-export function peersSection(peers: readonly PeerView[]): unknown[] {
+/** How a peer is connected (`via`: direct, relay or none) and, through a relay, its limits. */
+export function pathFields(p: PeerPath): Record<string, unknown> {
+  return {
+    via: p.via,
+    ...(p.via === 'relay' ? { relay_limit_bytes: p.limitBytes ?? null } : {}),
+  }
+}
+
+export function peersSection(
+  peers: readonly PeerView[],
+  path: (p: PeerView) => PeerPath = () => ({ via: 'none' }),
+): unknown[] {
   const rank = (p: PeerView): number => (p.configured ? 0 : p.connected ? 1 : 2)
   const shown = [...peers]
     .sort((a, b) => rank(a) - rank(b) || (b.lastSeen ?? 0) - (a.lastSeen ?? 0))
@@ -24,6 +36,7 @@ export function peersSection(peers: readonly PeerView[]): unknown[] {
     last_seen: p.lastSeen ?? null,
     last_error: p.lastError ?? null,
     banned_until: p.bannedUntil ?? null,
+    ...pathFields(path(p)),
   }))
 }
 
@@ -41,7 +54,33 @@ export function syncSection(logs: readonly LogStatus[]): unknown[] {
   }))
 }
 
-export function transfersSection(transfers: readonly TransferStatus[]): unknown[] {
+/** This node's reachability, announced addresses, relay reservations and what it relays. */
+export function reachabilitySection(r: ReachStatus): unknown {
+  return {
+    reachability: r.reachability,
+    observed: r.observed,
+    last_inbound_direct: r.lastInboundDirect ?? null,
+    announced: r.announced,
+    reserve: r.reserve,
+    reservations: r.reservations,
+    relay: r.relay
+      ? {
+          reservations: r.relay.reservations,
+          max_reservations: r.relay.maxReservations,
+          circuit_bytes: r.relay.circuitBytes,
+          circuit_duration_seconds: r.relay.circuitDurationMs / 1000,
+          refused_outsiders: r.relay.refusedOutsiders,
+          refused_flood: r.relay.refusedFlood,
+        }
+      : null,
+  }
+}
+
+/** `path`: how a transfer's current peer is connected (a relayed one is bounded by the relay's limits). */
+export function transfersSection(
+  transfers: readonly TransferStatus[],
+  path: (peer: string) => PeerPath = () => ({ via: 'none' }),
+): unknown[] {
   return transfers.map((t) => ({
     local_bucket: t.localBucket,
     key: t.key,
@@ -53,5 +92,6 @@ export function transfersSection(transfers: readonly TransferStatus[]): unknown[
     state: t.state,
     started_at: t.startedAt,
     last_error: t.lastError,
+    ...(t.peer !== undefined && t.peer !== null ? pathFields(path(t.peer)) : {}),
   }))
 }

@@ -121,12 +121,39 @@ export const STATUS_PAGE_SCRIPT = `
       var banned = typeof p.banned_until === 'number' && p.banned_until > now;
       var state = el('span', 'dot ' + (banned ? 'bad' : p.connected ? 'ok' : 'muted'),
         banned ? 'banned' : p.connected ? 'connected' : 'disconnected');
-      var st = stack(state, p.configured ? 'configured' : 'discovered');
+      var st = stack(state, (p.configured ? 'configured' : 'discovered') + via(p));
       if (banned) { st.appendChild(el('span', 'sub', 'lifts ')); st.lastChild.appendChild(timeEl(p.banned_until)); }
       var ul = el('ul', 'addrs mono');
       (Array.isArray(p.addresses) ? p.addresses : []).forEach(function (a) { ul.appendChild(el('li', '', a)); });
       return [keyEl(p.id), st, ul, p.connected ? timeEl(p.connected_since) : '\\u2014', timeEl(p.last_seen), errCell(p.last_error)];
     }));
+  }
+
+  function via(p) {
+    if (!p || p.via === 'direct') return p && p.connected ? ' \u00b7 direct' : '';
+    if (p.via !== 'relay') return '';
+    var left = num(p.relay_limit_bytes);
+    return ' \u00b7 via relay' + (left === null ? '' : ' (' + bytes(left) + ' left on this circuit)');
+  }
+
+  function reach(r) {
+    if (!r || typeof r !== 'object') return empty('Not reported by this node.');
+    var TONES = { 'public': 'ok', 'private': 'warn', unknown: 'muted' };
+    var d = el('div');
+    d.appendChild(el('span', 'pill ' + (TONES[r.reachability] || 'muted'), text(r.reachability)));
+    if (Array.isArray(r.observed) && r.observed.length) d.appendChild(el('span', 'sub', 'seen by peers as ' + r.observed.join(', ')));
+    var rows = [];
+    var ul = el('ul', 'addrs mono');
+    (Array.isArray(r.announced) ? r.announced : []).forEach(function (a) { ul.appendChild(el('li', '', a)); });
+    rows.push(['announced', ul]);
+    rows.push(['relay slots held', Array.isArray(r.reservations) && r.reservations.length ? r.reservations.join(', ') : '\u2014 (relay.reserve: ' + text(r.reserve) + ')']);
+    if (r.relay) {
+      rows.push(['relaying for others', r.relay.reservations + ' of ' + r.relay.max_reservations + ' reservations \u00b7 ' +
+        bytes(num(r.relay.circuit_bytes) || 0) + ' / ' + r.relay.circuit_duration_seconds + ' s per circuit \u00b7 refused: ' +
+        r.relay.refused_outsiders + ' outsiders, ' + r.relay.refused_flood + ' beyond the rate']);
+    }
+    d.appendChild(table([{ label: 'what' }, { label: 'value' }], rows));
+    return d;
   }
 
   function streams(v) {
@@ -172,7 +199,8 @@ export const STATUS_PAGE_SCRIPT = `
       var prog = stack(bar, pct + ' % \\u00b7 ' + bytes(done) + ' of ' + bytes(size));
       var obj = stack(el('span', 'mono', t.key), t.local_bucket);
       if (isKey(t.hash)) obj.lastChild.textContent += ' \\u00b7 ' + t.hash.slice(0, 12);
-      return [obj, pill(t.state), prog, keyEl(t.peer), timeEl(t.started_at), errCell(t.last_error)];
+      var from = t.via === 'relay' ? stack(keyEl(t.peer), 'via relay: bounded by its limits') : keyEl(t.peer);
+      return [obj, pill(t.state), prog, from, timeEl(t.started_at), errCell(t.last_error)];
     }));
   }
 
@@ -224,6 +252,7 @@ export const STATUS_PAGE_SCRIPT = `
     lastData = Date.now();
     header(h);
     section('peers', h.peers, peers);
+    section('reachability', h.reachability, reach);
     count('peers', Array.isArray(h.peers) ? h.peers.filter(function (p) { return p && p.connected; }).length + ' connected' : null);
     section('streams', { streams: h.streams || {}, sync: h.sync }, streams);
     section('buckets', { stores: h.stores || {}, sync: h.sync }, buckets);

@@ -43,6 +43,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
 </header>
 <main>
 ${section('peers', 'Peers')}
+${section('reachability', 'Reachability')}
 ${section('streams', 'Streams')}
 ${section('buckets', 'Buckets')}
 ${section('transfers', 'Blob transfers')}

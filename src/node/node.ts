@@ -19,7 +19,12 @@ import { createMetrics, HealthModel, type Component, type RhioMetrics } from '..
 import type { Config } from '../config/index.js'
 import { networkIdHash } from '../core/network-id.js'
 import { describeError, RhioError } from '../errors/index.js'
-import { peersSection, syncSection, transfersSection } from '../http/health-sections.js'
+import {
+  peersSection,
+  reachabilitySection,
+  syncSection,
+  transfersSection,
+} from '../http/health-sections.js'
 import { createHttpServer, type HttpServer } from '../http/server.js'
 import type { NodeIdentity } from '../identity/index.js'
 import type { Logger, LoggerFactory } from '../logging/index.js'
@@ -142,11 +147,22 @@ export class RhioNode implements AsyncDisposable {
     // /health's additive sections, computed when it is rendered
     this.health.provideSection('transfers', () => {
       const t = this.blobs.status()
-      return t && transfersSection(t)
+      const p2p = this.p2p.current
+      return (
+        t &&
+        transfersSection(t, (id) => {
+          const peer = p2p?.peers.get(id)
+          return peer && p2p ? p2p.path(peer) : { via: 'none' }
+        })
+      )
     })
     this.health.provideSection('peers', () => {
       const p2p = this.p2p.current
-      return p2p && peersSection(p2p.peers.list())
+      return p2p && peersSection(p2p.peers.list(), (p) => p2p.path(p))
+    })
+    this.health.provideSection('reachability', () => {
+      const p2p = this.p2p.current
+      return p2p && reachabilitySection(p2p.reachStatus())
     })
     this.health.provideSection('sync', () => {
       const p2p = this.p2p.current

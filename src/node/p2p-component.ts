@@ -18,6 +18,7 @@ import { fileFrameStores } from '../log/file-frame-store.js'
 import { storedLogs } from '../log/file-layout.js'
 import { libp2pComponentLogger, type LoggerFactory } from '../logging/index.js'
 import { announceMultiaddr } from '../p2p/endpoints.js'
+import { relayOptions } from '../p2p/relay.js'
 import type { StateStore } from '../state/state-store.js'
 import { P2PNode, p2pLimits } from './p2p-node.js'
 
@@ -101,6 +102,10 @@ export class P2PComponent implements Component {
       libp2pLogger: libp2pComponentLogger(logs),
       registry: this.components.registry,
       ...(config.access.policy === 'known' ? { allowedPeers: knownPeers(config) } : {}),
+      // no relay block in effect: no relay parts at all (today's behaviour)
+      ...(config.relay.serve || config.relay.reserve !== 'never'
+        ? { relay: relayOptions(config.relay) }
+        : {}),
     })
     // Reopen what this node stored before, so it can serve it again at once.
     for (const info of await storedLogs(logsRoot)) await p2p.registry.open(info)

@@ -5,10 +5,12 @@
  * its constructor; nothing is wired after the fact.
  */
 import type { ComponentLogger, Libp2p } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import type { SignatureVerifier, Signer } from '../core/batch.js'
 import { toHex } from '../core/codec.js'
+import { describeError } from '../errors/index.js'
 import type { Selector } from '../core/selector.js'
 import type { AuthorLog } from '../log/author-log.js'
 import type { LogInfo } from '../log/frame-store.js'
@@ -17,10 +19,13 @@ import type { Config } from '../config/index.js'
 import { AccessPolicy, connectionGater } from '../p2p/access.js'
 import { StaticDialer } from '../p2p/dialer.js'
 import type { Resolver } from '../p2p/endpoints.js'
-import { createHost, type TransportKind } from '../p2p/host.js'
+import { createHost, protocolId, usesRelays, type TransportKind } from '../p2p/host.js'
 import { PeerMetrics } from '../p2p/metrics.js'
 import { PenaltyBox } from '../p2p/penalty-box.js'
-import { PeerTable, type StaticNode } from '../p2p/peer-table.js'
+import { PeerTable, type PeerView, type StaticNode } from '../p2p/peer-table.js'
+import { ReachabilityTracker, type PeerPath, type ReachStatus } from '../p2p/reachability.js'
+import { RelayGuard, type RelayOptions } from '../p2p/relay.js'
+import { isRelayed } from '../p2p/streams.js'
 import type { StateStore } from '../state/state-store.js'
 import { SyncMetrics } from '../sync/metrics.js'
 import { SyncNode, type SyncLimits } from '../sync/sync-node.js'
@@ -77,6 +82,8 @@ export interface P2PNodeInit {
   /** Public keys allowed to connect (`access.policy: known`); undefined: anyone. */
   allowedPeers?: Iterable<string>
   resolver?: Resolver
+  /** Circuit relay v2 (config `relay`); absent: no relays, as before. */
+  relay?: RelayOptions
 }
 
 export class P2PNode {
@@ -85,6 +92,12 @@ export class P2PNode {
   readonly peers: PeerTable
   readonly dialer: StaticDialer
   readonly sync: SyncNode
+  readonly reach: ReachabilityTracker
+  private readonly relay: RelayOptions | undefined
+  private readonly logger: Logger
+  private readonly relayGuard: RelayGuard | undefined
+  private unwatchReach: (() => void) | undefined
+  private listeningOnRelays = false
   private started = false
 
   private constructor(
@@ -92,9 +105,14 @@ export class P2PNode {
     penalties: PenaltyBox,
     o: P2PNodeInit,
     peerMetrics: PeerMetrics | undefined,
+    relayGuard: RelayGuard | undefined,
   ) {
     this.publicKeyHex = toHex(o.publicKey)
     this.penalties = penalties
+    this.relay = o.relay
+    this.logger = o.logger
+    this.relayGuard = relayGuard
+    this.reach = new ReachabilityTracker({ host, logger: o.logger })
     const m = peerMetrics ? { metrics: peerMetrics } : {}
     this.peers = new PeerTable(
       { host, penalties, logger: o.logger, ...m },
@@ -108,7 +126,11 @@ export class P2PNode {
         logger: o.logger,
         ...(o.resolver ? { resolver: o.resolver } : {}),
       },
-      { nodes: o.staticNodes, queryIntervalMs: o.queryIntervalMs },
+      {
+        nodes: o.staticNodes,
+        queryIntervalMs: o.queryIntervalMs,
+        throughRelays: usesRelays(o.relay),
+      },
     )
     this.sync = new SyncNode(
       {
@@ -138,6 +160,15 @@ export class P2PNode {
       logger: o.logger,
       ...(peerMetrics ? { metrics: peerMetrics } : {}),
     })
+    const relayGuard = o.relay?.serve
+      ? new RelayGuard(
+          { penalties, logger: o.logger },
+          {
+            networkProtocol: protocolId(o.networkId, 'hello'),
+            maxRequestsPerMinute: o.relay.serve.maxRequestsPerMinute,
+          },
+        )
+      : undefined
     const host = await createHost({
       seed: o.seed,
       networkId: o.networkId,
@@ -151,10 +182,13 @@ export class P2PNode {
         penalties,
         access: new AccessPolicy(o.allowedPeers),
         ...(peerMetrics ? { metrics: peerMetrics } : {}),
+        ...(relayGuard ? { relay: relayGuard } : {}),
       }),
       ...(o.libp2pLogger ? { logger: o.libp2pLogger } : {}),
+      ...(o.relay ? { relay: o.relay } : {}),
     })
-    return new P2PNode(host, penalties, o, peerMetrics)
+    relayGuard?.attach(host)
+    return new P2PNode(host, penalties, o, peerMetrics, relayGuard)
   }
 
   get registry(): SyncNode['registry'] {
@@ -183,6 +217,66 @@ export class P2PNode {
     return addrs ? addrs.map((a) => a.toString()) : this.addresses()
   }
 
+  /** Reachability, announced addresses, reservations and (on a relay) what it serves. */
+  reachStatus(): ReachStatus {
+    const announced = this.addresses()
+    const reservations = [
+      ...new Set(
+        announced
+          .filter((a) => a.includes('/p2p-circuit'))
+          .map((a) => /\/p2p\/([^/]+)\/p2p-circuit/.exec(a)?.[1])
+          .filter((r): r is string => r !== undefined),
+      ),
+    ]
+    const s = this.relay?.serve
+    const server = (this.host.services as { relay?: { reservations: { size: number } } }).relay
+    return {
+      ...this.reach.status(),
+      announced,
+      reservations,
+      reserve: this.relay?.reserve ?? 'never',
+      ...(s && this.relayGuard
+        ? {
+            relay: {
+              reservations: server?.reservations.size ?? 0,
+              maxReservations: s.maxReservations,
+              circuitBytes: s.circuitBytes,
+              circuitDurationMs: s.circuitDurationMs,
+              ...this.relayGuard.stats,
+            },
+          }
+        : {}),
+    }
+  }
+
+  /** How the peer is connected now: directly, only through a relay (with its limits), or not. */
+  path(peer: PeerView): PeerPath {
+    const conns = this.host.getConnections(peer.peerId).filter((c) => c.status === 'open')
+    if (conns.length === 0) return { via: 'none' }
+    if (conns.some((c) => !isRelayed(c))) return { via: 'direct' }
+    const limits = conns.find((c) => c.limits)?.limits
+    return {
+      via: 'relay',
+      // (limits.seconds is not shown: js-libp2p's relay sends milliseconds where its client reads seconds)
+      ...(limits?.bytes !== undefined ? { limitBytes: Number(limits.bytes) } : {}),
+    }
+  }
+
+  /** `relay.reserve: auto`: listen on relays (reserve a slot) once the node finds itself behind a NAT. */
+  private async listenOnRelays(): Promise<void> {
+    if (this.listeningOnRelays) return
+    this.listeningOnRelays = true
+    const internals = this.host as unknown as {
+      components?: { transportManager?: { listen(addrs: unknown[]): Promise<void> } }
+    }
+    try {
+      await internals.components?.transportManager?.listen([multiaddr('/p2p-circuit')])
+    } catch (err) {
+      this.listeningOnRelays = false
+      this.logger.warn({ err: describeError(err) }, 'could not listen on relays')
+    }
+  }
+
   publish(info: Omit<LogInfo, 'author'>, filters: string[]): Promise<AuthorLog> {
     return this.sync.publish(info, filters)
   }
@@ -195,9 +289,20 @@ export class P2PNode {
     if (this.started) return
     this.started = true
     await this.host.start()
+    this.reach.start()
+    if (this.relay?.reserve === 'auto') {
+      this.unwatchReach = this.reach.onChange((r) => {
+        if (r === 'private') void this.listenOnRelays()
+      })
+    }
     this.peers.start()
     await this.sync.start()
     this.dialer.start()
+  }
+
+  private stopReach(): void {
+    this.unwatchReach?.()
+    this.reach.stop()
   }
 
   /** Stops taking entries from the network (first step of a graceful stop). */
@@ -214,6 +319,7 @@ export class P2PNode {
     this.started = false
     await this.sync.close()
     await this.dialer.stop()
+    this.stopReach()
     this.peers.stop()
     await this.host.stop()
     await this.sync.registry.close()
@@ -233,6 +339,7 @@ export class P2PNode {
     this.started = false
     await this.sync.kill()
     await this.dialer.stop()
+    this.stopReach()
     this.peers.stop()
     await this.host.stop()
   }

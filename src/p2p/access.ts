@@ -9,6 +9,7 @@ import { toHex } from '../core/codec.js'
 import { peerPublicKey } from './host.js'
 import type { PeerMetrics } from './metrics.js'
 import type { PenaltyBox } from './penalty-box.js'
+import type { RelayGuard } from './relay.js'
 
 /** The peers this node talks to: everyone (`open`), or a fixed set of public keys (`known`). */
 export class AccessPolicy {
@@ -34,6 +35,8 @@ export function connectionGater(o: {
   penalties: PenaltyBox
   access: AccessPolicy
   metrics?: PeerMetrics
+  /** A serving relay's guard: who may reserve a slot and be relayed. */
+  relay?: RelayGuard
 }): ConnectionGater {
   const refuse = (peer: PeerId): boolean => {
     const pk = peerPublicKey(peer)
@@ -50,9 +53,18 @@ export function connectionGater(o: {
     }
     return false
   }
+  const relay = o.relay
   return {
     denyDialPeer: async (peer) => refuse(peer),
     denyInboundEncryptedConnection: async (peer) => refuse(peer),
     denyOutboundEncryptedConnection: async (peer) => refuse(peer),
+    ...(relay
+      ? {
+          denyInboundRelayReservation: async (peer: PeerId) =>
+            refuse(peer) || (await relay.denyReservation(peer)),
+          denyOutboundRelayedConnection: async (source: PeerId, destination: PeerId) =>
+            refuse(source) || refuse(destination) || (await relay.denyCircuit(source, destination)),
+        }
+      : {}),
   }
 }

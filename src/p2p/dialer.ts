@@ -3,9 +3,15 @@
  * endpoints (host names resolved through DNS at every attempt, so Kubernetes
  * service names that resolve only once the peer is up work), backs off while
  * it fails, and checks again every `queryIntervalMs` (at once when the peer
- * disconnects). Banned peers are not dialled until their ban ends.
+ * disconnects). Banned peers are not dialled until their ban ends. With
+ * `throughRelays`, a node whose endpoints all fail (or that has none) is
+ * dialled through every connected relay (a peer that speaks circuit relay
+ * v2's hop protocol): `<relay address>/p2p-circuit/p2p/<node>`, which works
+ * while the node holds a reservation on that relay.
  */
-import type { Libp2p } from '@libp2p/interface'
+import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
+import type { Libp2p, PeerId } from '@libp2p/interface'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
 import { describeError } from '../errors/index.js'
 import { Wakeup, withDeadline } from '../util/abort.js'
@@ -31,6 +37,28 @@ export interface StaticDialerInit {
   nodes: StaticNode[]
   /** DNS re-resolution period for `nodes` endpoints. */
   queryIntervalMs: number
+  /** Also dial through connected relays when the endpoints fail. */
+  throughRelays?: boolean
+}
+
+/** Addresses of `peer` through every relay `host` is connected to directly. */
+export async function relayedAddresses(host: Libp2p, peer: PeerId): Promise<Multiaddr[]> {
+  const out: Multiaddr[] = []
+  const seen = new Set<string>()
+  for (const conn of host.getConnections()) {
+    const relay = conn.remotePeer
+    if (relay.equals(peer) || conn.status !== 'open' || seen.has(relay.toString())) continue
+    if (conn.remoteAddr.toString().includes('/p2p-circuit')) continue
+    const protocols = await host.peerStore
+      .get(relay)
+      .then((p) => p.protocols)
+      .catch(() => [] as string[])
+    if (!protocols.includes(RELAY_V2_HOP_CODEC)) continue
+    seen.add(relay.toString())
+    const base = conn.remoteAddr.toString().replace(/\/p2p\/.*$/, '')
+    out.push(multiaddr(`${base}/p2p/${relay.toString()}/p2p-circuit/p2p/${peer.toString()}`))
+  }
+  return out
 }
 
 export class StaticDialer {
@@ -79,6 +107,7 @@ export class StaticDialer {
       }
       const { addrs, errors } = await resolveEndpoints(node.endpoints, peer.peerId, resolver)
       if (errors.length) peers.setError(id, errors.join('; '))
+      if (this.init.throughRelays) addrs.push(...(await relayedAddresses(host, peer.peerId)))
       let connected = false
       for (const addr of addrs) {
         if (signal.aborted) return

@@ -10,6 +10,7 @@
  */
 import '../util/polyfill.js'
 import { noise } from '@chainsafe/libp2p-noise'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { generateKeyPairFromSeed, publicKeyFromRaw } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
 import type { ComponentLogger, ConnectionGater, Libp2p, PeerId } from '@libp2p/interface'
@@ -19,6 +20,7 @@ import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import { toHex } from '../core/codec.js'
+import type { RelayOptions } from './relay.js'
 
 export type TransportKind = 'tcp' | 'memory'
 
@@ -38,6 +40,30 @@ export interface HostOptions {
   streamWindowBytes?: number
   gater?: ConnectionGater
   logger?: ComponentLogger
+  /** Circuit relay v2: serving and reserving (absent: neither, as before). */
+  relay?: RelayOptions
+}
+
+/** Whether the host has the circuit relay transport (it dials and listens through relays). */
+export function usesRelays(relay: RelayOptions | undefined): boolean {
+  return relay !== undefined && relay.reserve !== 'never'
+}
+
+function relayServer(relay: RelayOptions | undefined): Record<string, unknown> {
+  const s = relay?.serve
+  if (!s) return {}
+  return {
+    relay: circuitRelayServer({
+      reservations: {
+        maxReservations: s.maxReservations,
+        reservationTtl: s.reservationTtlMs,
+        applyDefaultLimit: true,
+        defaultDurationLimit: s.circuitDurationMs,
+        defaultDataLimit: BigInt(s.circuitBytes),
+      },
+      maxInboundHopStreams: s.maxCircuitsPerConnection,
+    }),
+  }
 }
 
 export function protocolId(networkId: Uint8Array, name: string): string {
@@ -49,10 +75,16 @@ export async function createHost(o: HostOptions): Promise<Libp2p> {
   return createLibp2p({
     privateKey,
     addresses: {
-      listen: o.listen,
+      // `always`: a slot on a relay from the start (`auto` listens once the node finds itself behind a NAT)
+      listen: o.relay?.reserve === 'always' ? [...o.listen, '/p2p-circuit'] : o.listen,
       ...(o.announce !== undefined && o.announce.length > 0 ? { announce: o.announce } : {}),
     },
-    transports: [o.transport === 'memory' ? memory() : tcp()],
+    transports: [
+      o.transport === 'memory' ? memory() : tcp(),
+      ...(usesRelays(o.relay)
+        ? [circuitRelayTransport({ reservationCompletionTimeout: 10_000 })]
+        : []),
+    ],
     connectionEncrypters: [noise()],
     // The stream window's ceiling (Yamux's default is 16 MiB) bounds what one stream can
     // have in flight toward a paused reader (limits.stream_window_bytes, default 1 MiB:
@@ -65,7 +97,7 @@ export async function createHost(o: HostOptions): Promise<Libp2p> {
           : {}),
       }),
     ],
-    services: { identify: identify() },
+    services: { identify: identify(), ...relayServer(o.relay) },
     connectionManager: { maxConnections: o.maxConnections },
     ...(o.gater ? { connectionGater: o.gater } : {}),
     ...(o.logger ? { logger: o.logger } : {}),

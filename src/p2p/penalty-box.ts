@@ -29,6 +29,8 @@ export const PENALTY = {
   slow: 2,
   gap: 2,
   'wrong-log': 2,
+  // more relay reservations or circuits than relay.max_requests_per_minute
+  'relay-flood': 2,
   // more messages than the protocol needs (hellos beyond their rate)
   flood: 2,
   // may happen to an honest peer (a race, a slow link)

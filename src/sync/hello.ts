@@ -16,6 +16,7 @@ import { FramedStream } from '../p2p/framing.js'
 import { peerPublicKey, protocolId } from '../p2p/host.js'
 import { penalizeFrameError, type PenaltyBox } from '../p2p/penalty-box.js'
 import type { PeerTable, PeerView } from '../p2p/peer-table.js'
+import { ON_LIMITED, openStream } from '../p2p/streams.js'
 import { Listeners } from '../util/listeners.js'
 import { withDeadline } from '../util/abort.js'
 import { decodeHello, encodeHello, PROTOCOL_VERSION, type Hello } from './wire.js'
@@ -100,6 +101,7 @@ export class HelloService {
       // one hello stream per direction is all a peer needs (two while one is replaced)
       maxInboundStreams: HELLO_STREAMS,
       maxOutboundStreams: HELLO_STREAMS,
+      ...ON_LIMITED,
     })
     this.unsubscribe.push(
       peers.onConnect((p) => this.onConnect(p)),
@@ -202,7 +204,7 @@ export class HelloService {
     const { host, peers, logger } = this.components
     try {
       const stream = await withDeadline(this.abort.signal, OPEN_TIMEOUT_MS, (signal) =>
-        host.dialProtocol(p.peerId, this.proto, { signal }),
+        openStream(host, p.peerId, this.proto, { signal }),
       )
       stream.inactivityTimeout = Number.POSITIVE_INFINITY
       const out = new FramedStream(stream, {

@@ -24,6 +24,7 @@ import { FramedStream } from '../p2p/framing.js'
 import { protocolId } from '../p2p/host.js'
 import { penalizeFrameError, type PenaltyBox } from '../p2p/penalty-box.js'
 import type { PeerTable, PeerView } from '../p2p/peer-table.js'
+import { openStream } from '../p2p/streams.js'
 import { pause, untilAborted, withDeadline } from '../util/abort.js'
 import { Backoff } from '../util/backoff.js'
 import type { HelloService, PeerHello } from './hello.js'
@@ -333,7 +334,7 @@ export class SyncRequester {
       let framed: FramedStream | undefined
       try {
         const stream = await withDeadline(signal, OPEN_TIMEOUT_MS, (sig) =>
-          host.dialProtocol(peer.peerId, this.proto, { signal: sig }),
+          openStream(host, peer.peerId, this.proto, { signal: sig }),
         )
         stream.inactivityTimeout = Number.POSITIVE_INFINITY
         framed = new FramedStream(stream, { maxFrameBytes: this.init.maxFrameBytes })

@@ -13,6 +13,7 @@ import type { LogRegistry } from '../log/registry.js'
 import { FramedStream } from '../p2p/framing.js'
 import { peerPublicKey, protocolId } from '../p2p/host.js'
 import { penalizeFrameError, type PenaltyBox } from '../p2p/penalty-box.js'
+import { ON_LIMITED } from '../p2p/streams.js'
 import { AbortGroup, withDeadline } from '../util/abort.js'
 import type { SyncMetrics } from './metrics.js'
 import { serve } from './serve.js'
@@ -81,6 +82,7 @@ export class SyncResponder {
     await this.components.host.handle(this.proto, (stream, conn) => this.onStream(stream, conn), {
       maxInboundStreams: this.perPeerLimit + BUSY_STREAMS,
       maxOutboundStreams: this.init.maxSessions,
+      ...ON_LIMITED,
     })
   }
 

@@ -11,6 +11,10 @@ export interface NatsServerOptions {
   config?: string
   /** Fixed client port; by default the server picks a free one. */
   port?: number
+  /** Run inside this network namespace (`ip netns exec`); see test/helpers/netns.ts. */
+  netns?: string
+  /** Client listen address (default 127.0.0.1). */
+  host?: string
   /** Name for logs. */
   name?: string
   /** `server_name` (JetStream in a cluster needs a unique one per node). */
@@ -61,7 +65,7 @@ export class NatsServer implements AsyncDisposable {
   }
 
   get url(): string {
-    return `nats://127.0.0.1:${this.port}`
+    return `nats://${this.opts.host ?? '127.0.0.1'}:${this.port}`
   }
 
   /** The URL other cluster nodes route to (after the first start). */
@@ -99,7 +103,7 @@ export class NatsServer implements AsyncDisposable {
     await writeFile(
       conf,
       [
-        `listen: 127.0.0.1:${this.port === 0 ? -1 : this.port}`,
+        `listen: ${this.opts.host ?? '127.0.0.1'}:${this.port === 0 ? -1 : this.port}`,
         this.opts.serverName !== undefined ? `server_name: ${this.opts.serverName}` : '',
         this.opts.jetstream === false ? '' : `jetstream { store_dir: "${join(this.dir, 'js')}" }`,
         cluster
@@ -114,7 +118,17 @@ export class NatsServer implements AsyncDisposable {
         this.opts.config ?? '',
       ].join('\n'),
     )
-    const child = new Child(this.opts.name ?? 'nats-server', NATS_SERVER_BIN, ['-c', conf])
+    const ns = this.opts.netns
+    const child = ns
+      ? new Child(this.opts.name ?? 'nats-server', 'ip', [
+          'netns',
+          'exec',
+          ns,
+          NATS_SERVER_BIN,
+          '-c',
+          conf,
+        ])
+      : new Child(this.opts.name ?? 'nats-server', NATS_SERVER_BIN, ['-c', conf])
     this.child = child
     try {
       const m = await child.waitForOutput(

@@ -9,6 +9,7 @@ import { DEFAULTS } from '../../src/config/index.js'
 import { P2PNode, p2pLimits, type P2PLimits } from '../../src/node/p2p-node.js'
 import type { TransportKind } from '../../src/p2p/host.js'
 import type { StaticNode } from '../../src/p2p/peer-table.js'
+import type { RelayOptions } from '../../src/p2p/relay.js'
 import { MemoryStateStore, type StateStore } from '../../src/state/state-store.js'
 import { testKey, testVerify, type TestKey } from './keys.js'
 
@@ -52,6 +53,8 @@ export interface TestNodeOptions {
   metrics?: boolean
   /** `access.policy: known` with these public keys (default: open). */
   allowedPeers?: string[]
+  /** Circuit relay v2 options (default: none, as a node without a `relay` block). */
+  relay?: RelayOptions
 }
 
 export interface TestNode extends AsyncDisposable {
@@ -92,6 +95,7 @@ export async function startTestNode(o: TestNodeOptions = {}): Promise<TestNode> 
     logger: silent.child({ node: key.publicKeyHex.slice(0, 8) }),
     registry,
     ...(o.allowedPeers ? { allowedPeers: o.allowedPeers } : {}),
+    ...(o.relay ? { relay: o.relay } : {}),
   })
   await node.start()
   return {
@@ -101,7 +105,10 @@ export async function startTestNode(o: TestNodeOptions = {}): Promise<TestNode> 
     registry,
     asStatic: () => ({
       publicKey: key.publicKeyHex,
-      endpoints: node.addresses().map((a) => a.replace(/\/p2p\/.*$/, '')),
+      endpoints: node
+        .addresses()
+        .filter((a) => !a.includes('/p2p-circuit'))
+        .map((a) => a.replace(/\/p2p\/.*$/, '')),
     }),
     async [Symbol.asyncDispose]() {
       await node.stop()

@@ -50,6 +50,8 @@ export interface StartRhioOptions {
   keyPath?: string
   /** How long to wait for the HTTP server to listen (default 15 s). */
   timeoutMs?: number
+  /** Run inside this network namespace (`ip netns exec`); see test/helpers/netns.ts. */
+  netns?: string
 }
 
 export interface LogRecord {
@@ -110,10 +112,12 @@ export class RhioProcess implements AsyncDisposable {
   }
 
   private async launch(): Promise<void> {
+    const args = [RHIO_MAIN, '-c', this.configPath, ...(this.opts.args ?? [])]
+    const ns = this.opts.netns
     this.child = new Child(
       this.name,
-      process.execPath,
-      [RHIO_MAIN, '-c', this.configPath, ...(this.opts.args ?? [])],
+      ns ? 'ip' : process.execPath,
+      ns ? ['netns', 'exec', ns, process.execPath, ...args] : args,
       { cwd: this.dir, env: cleanEnv(this.opts.env) },
     )
     try {
@@ -129,7 +133,8 @@ export class RhioProcess implements AsyncDisposable {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`
+    const host = this.opts.config?.['http_bind_host']
+    return `http://${typeof host === 'string' ? host : '127.0.0.1'}:${this.port}`
   }
 
   /** Combined stdout and stderr so far. */

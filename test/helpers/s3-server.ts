@@ -32,6 +32,10 @@ export interface S3ServerOptions {
   /** Buckets to create at start (as directories, which is how s3rver stores them). */
   buckets?: string[]
   name?: string
+  /** Run inside this network namespace (`ip netns exec`); see test/helpers/netns.ts. */
+  netns?: string
+  /** Listen address (default 127.0.0.1). */
+  host?: string
 }
 
 /**
@@ -71,7 +75,7 @@ export class S3Server implements S3Endpoint {
   }
 
   get endpoint(): string {
-    return `http://127.0.0.1:${this.port}`
+    return `http://${this.opts.host ?? '127.0.0.1'}:${this.port}`
   }
 
   /** The `s3` config block for this server (rhio's config shape). */
@@ -90,17 +94,21 @@ export class S3Server implements S3Endpoint {
   /** (Re)starts the server; after the first start it keeps its port and data. */
   async start(): Promise<void> {
     if (this.running) return
-    const child = new Child(this.name, process.execPath, [
+    const args = [
       '--openssl-legacy-provider',
       S3RVER_BIN,
       '-d',
       this.dir,
       '-a',
-      '127.0.0.1',
+      this.opts.host ?? '127.0.0.1',
       '-p',
       String(this.port),
       '--no-vhost-buckets',
-    ])
+    ]
+    const ns = this.opts.netns
+    const child = ns
+      ? new Child(this.name, 'ip', ['netns', 'exec', ns, process.execPath, ...args])
+      : new Child(this.name, process.execPath, args)
     this.child = child
     try {
       const m = await child.waitForOutput(/S3rver listening on [^\s]*:(\d+)/, 15_000)

@@ -31,6 +31,8 @@ export interface SiteOptions {
   natsConfig?: string
   /** Options for the test's own client connection (e.g. credentials). */
   connect?: Partial<ConnectionOptions>
+  /** Run NATS and rhio inside this network namespace, NATS listening on `host`. */
+  netns?: { name: string; host: string }
 }
 
 /** A message to publish with headers written exactly as given (order, case, repeats). */
@@ -74,6 +76,7 @@ export class Site implements AsyncDisposable {
     readonly nc: NatsConnection,
     readonly js: JetStreamClient,
     readonly jsm: JetStreamManager,
+    private readonly netns?: string,
   ) {}
 
   static async start(
@@ -84,6 +87,7 @@ export class Site implements AsyncDisposable {
     const nats = await NatsServer.start({
       name: `nats-${name}`,
       config: [`max_payload: ${opts.maxPayload ?? 1048576}`, opts.natsConfig ?? ''].join('\n'),
+      ...(opts.netns ? { netns: opts.netns.name, host: opts.netns.host } : {}),
     })
     const nc = await connect({
       servers: nats.url,
@@ -93,7 +97,7 @@ export class Site implements AsyncDisposable {
     })
     const jsm = await jetstreamManager(nc)
     for (const s of streams) await jsm.streams.add({ name: s.name, subjects: s.subjects })
-    return new Site(name, nats, nc, jetstream(nc), jsm)
+    return new Site(name, nats, nc, jetstream(nc), jsm, opts.netns?.name)
   }
 
   /** Publishes into JetStream and waits for the ack. */
@@ -153,6 +157,7 @@ export class Site implements AsyncDisposable {
   async rhio(opts: StartRhioOptions = {}): Promise<RhioProcess> {
     const node = await startRhio({
       name: `rhio-${this.name}`,
+      ...(this.netns !== undefined ? { netns: this.netns } : {}),
       ...opts,
       config: { nats: { endpoint: this.nats.url }, log_level: 'INFO', ...opts.config },
     })

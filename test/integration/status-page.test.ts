@@ -108,8 +108,19 @@ describe('status page (GET /) in headless Chromium', () => {
   it('shows node, peers, streams, buckets and transfers, and moves a progress bar live', async () => {
     await using s = await site()
     s.health.setNats({ status: 'Connected', server: '127.0.0.1:4222', lastError: null })
-    s.health.setSection('peers', [peer(true)])
-    s.health.setSection('transfers', [transfer(100)])
+    s.health.setSection('peers', [
+      { ...peer(true), via: 'relay', relay_limit_bytes: 200 * 1024 * 1024 },
+    ])
+    s.health.setSection('transfers', [{ ...transfer(100), via: 'relay', relay_limit_bytes: 1 }])
+    s.health.setSection('reachability', {
+      reachability: 'private',
+      observed: ['/ip4/198.18.1.2/tcp/40000'],
+      last_inbound_direct: null,
+      announced: ['/ip4/198.18.0.1/tcp/9102/p2p/R/p2p-circuit/p2p/ME'],
+      reserve: 'auto',
+      reservations: ['R'],
+      relay: null,
+    })
     s.health.setSection('sync', [
       {
         author: PEER,
@@ -138,6 +149,12 @@ describe('status page (GET /) in headless Chromium', () => {
     assert.match(peers, /connected/)
     assert.match(peers, /\/ip4\/10\.0\.0\.2\/tcp\/9102/)
     assert.match(peers, /1 connected/)
+    assert.match(peers, /via relay \(200(\.0)? MiB left on this circuit\)/)
+    const reach = await text(page, 'reachability')
+    assert.match(reach, /private/)
+    assert.match(reach, /seen by peers as \/ip4\/198\.18\.1\.2\/tcp\/40000/)
+    assert.match(reach, /p2p-circuit/)
+    assert.match(await text(page, 'transfers'), /via relay: bounded by its limits/)
     const streams = await text(page, 'streams')
     assert.match(streams, /out\.>/)
     assert.match(streams, /in\.\*/)

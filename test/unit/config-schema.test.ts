@@ -58,6 +58,17 @@ describe('config schema: defaults', () => {
       max_concurrent_transfers: 4,
       parts_in_flight: 4,
     })
+    // relays are off unless configured: no relay transport, nothing served
+    assert.deepEqual(c.relay, {
+      serve: false,
+      reserve: 'never',
+      max_reservations: 15,
+      reservation_ttl_seconds: 3600,
+      max_circuits_per_connection: 16,
+      circuit_duration_seconds: 600,
+      circuit_bytes: 256 * 1024 * 1024,
+      max_requests_per_minute: 30,
+    })
   })
 
   it('s3 defaults its poll interval; subscriptions default delete to false', () => {
@@ -280,6 +291,24 @@ describe('config schema: per-field violations name their YAML path', () => {
       parseConfig({ limits: { stream_window_bytes: 4194304 } }).limits.stream_window_bytes,
       4194304,
     )
+  })
+
+  it('relay.reserve is never, auto or always; relay limits are positive', () => {
+    assertProblem(
+      { relay: { reserve: 'sometimes' } },
+      "relay.reserve: must be one of 'never', 'auto', 'always' (got 'sometimes')",
+    )
+    assertProblem(
+      { relay: { max_reservations: 0 } },
+      'relay.max_reservations: must be at least 1 (got 0)',
+    )
+    assertProblem(
+      { relay: { circuit_bytes: 1000 } },
+      'relay.circuit_bytes: must be at least 1048576 (got 1000)',
+    )
+    const c = parseConfig({ relay: { serve: true, reserve: 'auto' } })
+    assert.equal(c.relay.serve, true)
+    assert.equal(c.relay.reserve, 'auto')
   })
 
   it('state.backend is nats or dir', () => {
