@@ -1,7 +1,9 @@
 /**
- * The node's HTTP server: GET /health (original JSON shape, 200 when healthy,
- * 503 when not; `?probe=live` answers 200 whenever the process serves HTTP, for
- * a liveness probe), GET /metrics (Prometheus text), GET / (the status page)
+ * The node's HTTP server: GET /health (original JSON shape; 200 whenever the
+ * process serves HTTP, as the original's, so the original's operator and chart,
+ * which point liveness at it, never restart a pod over a NATS or S3 outage;
+ * `?probe=ready` answers 503 while the node is not healthy, for a readiness
+ * probe or a monitor; `?probe=live` is the plain form), GET /metrics (Prometheus text), GET / (the status page)
  * and GET /events (its live data, SSE), 404 JSON for anything else. Built by a
  * factory; callers may add routes (`routes`, `addRoute`).
  */
@@ -157,8 +159,8 @@ export class HttpServer implements Component {
 
   private health(res: ServerResponse, url: URL): void {
     const body = this.opts.health.snapshot()
-    const live = url.searchParams.get('probe') === 'live'
-    sendJson(res, live || body.status === 'Running' ? 200 : 503, body)
+    const ready = url.searchParams.get('probe') === 'ready'
+    sendJson(res, !ready || body.status === 'Running' ? 200 : 503, body)
   }
 
   private async metrics(res: ServerResponse): Promise<void> {

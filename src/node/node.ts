@@ -16,7 +16,7 @@
  */
 import { Registry } from 'prom-client'
 import { createMetrics, HealthModel, type Component, type RhioMetrics } from '../component/index.js'
-import type { Config } from '../config/index.js'
+import type { Config, ConfigWarning } from '../config/index.js'
 import { networkIdHash } from '../core/network-id.js'
 import { describeError, RhioError } from '../errors/index.js'
 import { peersSection, syncSection, transfersSection } from '../http/health-sections.js'
@@ -50,6 +50,8 @@ export interface RhioNodeInit {
   streamCheckIntervalMs?: number
   /** Heartbeat of live sync sessions in ms (tests shorten it). */
   heartbeatMs?: number
+  /** Keys the configuration loader ignored; /health lists them as `config_warnings`. */
+  configWarnings?: readonly ConfigWarning[]
 }
 
 export interface StopResult {
@@ -148,6 +150,8 @@ export class RhioNode implements AsyncDisposable {
       const p2p = this.p2p.current
       return p2p && peersSection(p2p.peers.list())
     })
+    const warnings = (init.configWarnings ?? []).map((w) => ({ path: w.path, message: w.message }))
+    this.health.setSection('config_warnings', warnings)
     this.health.provideSection('sync', () => {
       const p2p = this.p2p.current
       return p2p && syncSection(p2p.sync.logStatus())

@@ -27,7 +27,7 @@ describe('rhio refuses bad input at start', () => {
         '',
       ].join('\n'),
     )
-    const r = await runRhioCli(['-c', 'config.yaml'], { cwd: dir.path })
+    const r = await runRhioCli(['-c', 'config.yaml', '--strict-config'], { cwd: dir.path })
     assert.equal(r.code, 2, r.stdout + r.stderr)
     for (const line of [
       'has 6 problems',

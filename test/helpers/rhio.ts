@@ -184,7 +184,9 @@ export class RhioProcess implements AsyncDisposable {
   }
 
   async health(): Promise<{ status: number; body: HealthReport }> {
-    const res = await fetch(`${this.url}/health`, { signal: AbortSignal.timeout(5_000) })
+    const res = await fetch(`${this.url}/health?probe=ready`, {
+      signal: AbortSignal.timeout(5_000),
+    })
     return { status: res.status, body: (await res.json()) as HealthReport }
   }
 

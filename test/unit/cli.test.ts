@@ -209,14 +209,14 @@ describe('command line', () => {
     assert.equal(await main(argv('frobnicate'), io(dir.path)), 2)
   })
 
-  it('a config error when running exits 2 with every violation on stderr', async () => {
+  it('a config error when running exits 2 with every violation on stderr (--strict-config: unknown keys too)', async () => {
     await using dir = await tempDir()
     await writeFile(
       join(dir.path, 'config.yaml'),
       'bind_port: x\nnats:\n  endpoint: ""\n  bogus: 1\n',
     )
     const r = io(dir.path)
-    assert.equal(await main(argv(), r), 2)
+    assert.equal(await main(argv('--strict-config'), r), 2)
     assert.match(r.stderr, /CONFIG_INVALID: configuration in .*config\.yaml has 3 problems/)
     assert.match(r.stderr, /- bind_port: must be a number \(got 'x'\)/)
     assert.match(r.stderr, /- nats\.endpoint: must name at least one NATS server/)

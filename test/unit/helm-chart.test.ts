@@ -132,7 +132,7 @@ function validate(chart: RenderedChart, existingSecrets: Record<string, string[]
   }
   for (const [probe, path] of [
     ['livenessProbe', '/health?probe=live'],
-    ['readinessProbe', '/health'],
+    ['readinessProbe', '/health?probe=ready'],
   ] as const) {
     const get = c[probe]?.httpGet
     assert.ok(get, `${probe} is an HTTP GET`)
