@@ -38,6 +38,11 @@ export interface HttpServerOptions {
    * `*.local`); `*` accepts any (see hostAllowed).
    */
   allowedHosts?: readonly string[]
+  /**
+   * Domains whose names are local too: this machine's DNS search domains
+   * (readSearchDomains), e.g. `svc.<cluster domain>` in a pod.
+   */
+  localDomains?: readonly string[]
   /** Defaults: 0.0.0.0 and port 0 (any free port). */
   host?: string
   port?: number
@@ -130,7 +135,7 @@ export class HttpServer implements Component {
 
   /** Serves one request (exposed for tests that don't need a socket). */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!hostAllowed(req.headers.host, this.opts.allowedHosts ?? [])) {
+    if (!hostAllowed(req.headers.host, this.opts.allowedHosts ?? [], this.opts.localDomains)) {
       // A web page the node's user visits could rebind its own DNS name to this
       // node and read /health from the browser: names the node does not know are refused.
       sendJson(res, 421, {
@@ -179,10 +184,15 @@ const INTERNAL_SUFFIXES = ['.svc', '.cluster.local', '.internal', '.local', '.lo
  * Whether a request's Host header names this node: no Host (HTTP/1.0), an IP
  * address (v4 or [v6]; a DNS rebinding attack always uses a DNS name),
  * `localhost`, this machine's host name, a cluster-internal name (Kubernetes
- * Service names, `*.internal`, mDNS `*.local`), or one of `allowed` (`*`:
- * any). A port after the name is ignored.
+ * Service names, `*.internal`, mDNS `*.local`), a name under one of
+ * `localDomains` (the DNS search domains, so a custom cluster domain), or one
+ * of `allowed` (`*`: any). A port after the name is ignored.
  */
-export function hostAllowed(host: string | undefined, allowed: readonly string[]): boolean {
+export function hostAllowed(
+  host: string | undefined,
+  allowed: readonly string[],
+  localDomains: readonly string[] = [],
+): boolean {
   if (host === undefined || host === '') return true
   if (allowed.includes('*')) return true
   let name = host.toLowerCase()
@@ -191,6 +201,7 @@ export function hostAllowed(host: string | undefined, allowed: readonly string[]
   if (isIP(name) !== 0) return true
   if (name === 'localhost' || name === hostname().toLowerCase()) return true
   if (INTERNAL_SUFFIXES.some((s) => name.endsWith(s))) return true
+  if (localDomains.some((d) => name === d || name.endsWith(`.${d}`))) return true
   return allowed.some((a) => a.toLowerCase() === name)
 }
 

@@ -21,6 +21,7 @@ import { networkIdHash } from '../core/network-id.js'
 import { describeError, RhioError } from '../errors/index.js'
 import { peersSection, syncSection, transfersSection } from '../http/health-sections.js'
 import { createHttpServer, type HttpServer } from '../http/server.js'
+import { readSearchDomains } from '../http/local-domains.js'
 import type { NodeIdentity } from '../identity/index.js'
 import type { Logger, LoggerFactory } from '../logging/index.js'
 import { NatsConnectionComponent } from '../nats/connection.js'
@@ -100,6 +101,7 @@ export class RhioNode implements AsyncDisposable {
       host: init.config.http_bind_host,
       port: init.config.http_bind_port,
       allowedHosts: init.config.http_allowed_hosts,
+      localDomains: readSearchDomains(),
     })
     this.nats = new NatsConnectionComponent({
       nats: init.config.nats,
