@@ -50,6 +50,14 @@ export interface StartRhioOptions {
   keyPath?: string
   /** How long to wait for the HTTP server to listen (default 15 s). */
   timeoutMs?: number
+  /**
+   * config.yaml's text, written as it is (no harness defaults: give ports 0
+   * yourself); the fresh key is then passed as PRIVATE_KEY instead of a file,
+   * as the original's operator does.
+   */
+  configText?: string
+  /** Arguments before `-c config.yaml`, e.g. the original's `/usr/local/bin/rhio`. */
+  leadingArgs?: string[]
 }
 
 export interface LogRecord {
@@ -76,6 +84,17 @@ export class RhioProcess implements AsyncDisposable {
     try {
       let keyPath = opts.keyPath
       let identity: NodeIdentity
+      const configPath = join(dir, 'config.yaml')
+      if (opts.configText !== undefined) {
+        identity = NodeIdentity.generate()
+        await writeFile(configPath, opts.configText)
+        const node = new RhioProcess(opts.name ?? 'rhio', dir, configPath, identity.publicKeyHex, {
+          ...opts,
+          env: { PRIVATE_KEY: identity.seedHex(), ...opts.env },
+        })
+        await node.launch()
+        return node
+      }
       if (keyPath === undefined) {
         keyPath = join(dir, 'private.key')
         identity = NodeIdentity.generate()
@@ -83,7 +102,6 @@ export class RhioProcess implements AsyncDisposable {
       } else {
         identity = new NodeIdentity(parseKeyHex(await readFile(keyPath, 'utf8'), keyPath))
       }
-      const configPath = join(dir, 'config.yaml')
       const config = {
         bind_port: 0,
         bind_host: '127.0.0.1',
@@ -113,7 +131,13 @@ export class RhioProcess implements AsyncDisposable {
     this.child = new Child(
       this.name,
       process.execPath,
-      [RHIO_MAIN, '-c', this.configPath, ...(this.opts.args ?? [])],
+      [
+        RHIO_MAIN,
+        ...(this.opts.leadingArgs ?? []),
+        '-c',
+        this.configPath,
+        ...(this.opts.args ?? []),
+      ],
       { cwd: this.dir, env: cleanEnv(this.opts.env) },
     )
     try {
