@@ -13,6 +13,7 @@
  *   they are errors instead.
  */
 import type { z } from 'zod'
+import { parseLogLevel } from '../logging/levels.js'
 import { yamlPath } from './issues.js'
 import { defOf, keysAt, suggestKey, unwrap } from './keys.js'
 import { configSchema } from './schema.js'
@@ -112,6 +113,33 @@ function unknownKeyMessage(path: readonly PropertyKey[], key: string): string {
   if (removed !== undefined) return `no longer used (${removed})`
   const hint = suggestKey(key, keysAt(path))
   return `unknown key${hint ? ` (did you mean '${hint}'?)` : ''}`
+}
+
+/**
+ * `log_level` read the original's way: its filter parser dropped directives
+ * it could not parse and kept the rest. Here each such directive is dropped
+ * with a warning (none left: the default). Input that is not a string, or
+ * parses as a whole, is left to the schema.
+ */
+export function dropBadLogDirectives(raw: unknown): { value: unknown; dropped: ConfigWarning[] } {
+  if (!isObj(raw) || typeof raw.log_level !== 'string') return { value: raw, dropped: [] }
+  const spec = raw.log_level
+  if (parseLogLevel(spec).ok) return { value: raw, dropped: [] }
+  const dropped: ConfigWarning[] = []
+  const kept: string[] = []
+  for (const part of spec.split(',')) {
+    const r = parseLogLevel(part.trim())
+    if (part.trim() !== '' && r.ok) kept.push(part.trim())
+    else if (!r.ok)
+      dropped.push({
+        path: 'log_level',
+        message: `directive '${part.trim()}' ignored: ${r.reason}`,
+      })
+  }
+  const value: Obj = { ...raw }
+  if (kept.length > 0) value.log_level = kept.join(',')
+  else delete value.log_level
+  return { value, dropped }
 }
 
 /** Whether the environment asks for strict mode (`RHIO_STRICT_CONFIG=1` or `true`). */

@@ -14,6 +14,7 @@ import { applyCredentialEnv } from './credentials-env.js'
 import { splitEndpointCredentials } from './endpoints.js'
 import { ConfigError, issueViolations } from './issues.js'
 import {
+  dropBadLogDirectives,
   dropOptionalNulls,
   splitUnknownKeys,
   strictFromEnv,
@@ -201,7 +202,9 @@ export function checkConfig(
   opts: ParseConfigOptions = {},
 ): { config: Config; warnings: readonly ConfigWarning[] } {
   const split = splitUnknownKeys(dropOptionalNulls(raw ?? {}))
-  const input = split.known
+  const logLevel =
+    opts.strict === true ? { value: split.known, dropped: [] } : dropBadLogDirectives(split.known)
+  const input = logLevel.value
   const result = configSchema.safeParse(input)
   const violations: Violation[] = []
   if (opts.strict === true) violations.push(...split.unknown)
@@ -222,7 +225,7 @@ export function checkConfig(
   moveEndpointCredentials(data, opts)
   data.data_dir = resolve(cwd, data.data_dir)
   data.private_key_path = resolve(cwd, data.private_key_path)
-  const warnings = opts.strict === true ? [] : split.unknown
+  const warnings = opts.strict === true ? [] : [...split.unknown, ...logLevel.dropped]
   return { config: deepFreeze(data), warnings: deepFreeze(warnings) }
 }
 

@@ -226,6 +226,26 @@ describe('unknown and removed keys: warnings, or errors in strict mode', () => {
     )
   })
 
+  it("log_level directives the original's lossy parser dropped are dropped with a warning; strict mode refuses them", () => {
+    const mixed = checkConfig({ log_level: 'rhio=verbose,libp2p=debug' })
+    assert.equal(mixed.config.log_level, 'libp2p=debug')
+    assert.deepEqual(mixed.warnings, [
+      {
+        path: 'log_level',
+        message:
+          "directive 'rhio=verbose' ignored: unknown level 'verbose' in 'rhio=verbose' (use ERROR, WARN, INFO, DEBUG, TRACE or OFF)",
+      },
+    ])
+    const none = checkConfig({ log_level: 'garbage' })
+    assert.equal(none.config.log_level, undefined, 'nothing usable left: the default')
+    assert.equal(none.warnings.length, 1)
+    assert.deepEqual(checkConfig({ log_level: '=INFO' }).warnings, [])
+    assert.throws(
+      () => checkConfig({ log_level: 'garbage' }, { strict: true }),
+      (e) => e instanceof ConfigError && e.violations.some((v) => v.path === 'log_level'),
+    )
+  })
+
   it('strict mode (option, or RHIO_STRICT_CONFIG=1) makes them errors', async () => {
     await using dir = await tempDir()
     const file = join(dir.path, 'config.yaml')
