@@ -110,6 +110,7 @@ describe('status page (GET /) in headless Chromium', () => {
     s.health.setNats({ status: 'Connected', server: '127.0.0.1:4222', lastError: null })
     s.health.setSection('peers', [peer(true)])
     s.health.setSection('transfers', [transfer(100)])
+    s.health.setSection('config_warnings', [])
     s.health.setSection('sync', [
       {
         author: PEER,
@@ -153,6 +154,14 @@ describe('status page (GET /) in headless Chromium', () => {
     assert.match(await text(page, 'buckets'), /inbox/)
     assert.equal(await bar(page), 100)
     assert.match(await text(page, 'transfers'), /10 % · 100 B of 1000 B/)
+    assert.match(await text(page, 'config'), /No ignored keys/)
+    s.health.setSection('config_warnings', [
+      { path: 'blobs_dir', message: 'no longer used (blobs live in the S3 buckets now)' },
+    ])
+    await page.waitForFunction(() =>
+      /blobs_dir.*no longer used/.test(document.getElementById('config')?.textContent ?? ''),
+    )
+    assert.match(await text(page, 'config'), /\(1\)/)
 
     // Advance the transfer: a new section value, then the same object changed in place.
     await page.evaluate(() => (window.marker = 42))
