@@ -111,7 +111,7 @@ class KubeletProbe {
 }
 
 describe("rhio in the original operator's StatefulSet", () => {
-  it('runs from its args, env and rendered config; a NATS outage never fails the liveness probe; /health reads back into the CRD status', async () => {
+  it('runs from its args, env and rendered config; a NATS outage never fails the liveness probe; /health reads back into the CRD status', async (t) => {
     await using ns = await NatsServer.start()
     await using s3 = await S3Server.start({ buckets: ['source', 'target'] })
     const nc = await connect({ servers: ns.url })
@@ -207,6 +207,8 @@ describe("rhio in the original operator's StatefulSet", () => {
     assert.ok(probe.probes >= 10, `${probe.probes} probes`)
     assert.deepEqual(probe.failures, [], 'liveness probe failures')
     assert.deepEqual(body.config_warnings, [])
+    // the operator's pod has a 128Mi request (and, in some versions, limit): report what it uses
+    t.diagnostic(`RSS after two NATS outages: ${(await node.rssMiB()).toFixed(1)} MiB`)
   })
 
   it('a config with keys of an older original starts, and lists them in the log and in /health', async () => {
