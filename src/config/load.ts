@@ -51,7 +51,7 @@ export interface LoadConfigOptions {
 
 export interface LoadedConfig {
   config: Config
-  /** Keys that were ignored (unknown or removed), with their YAML paths; empty in strict mode. */
+  /** What was ignored (unknown or removed keys, unparsable log directives), by YAML path; empty in strict mode. */
   warnings: readonly ConfigWarning[]
   /** The file that was read, or null when running on defaults. */
   file: string | null
