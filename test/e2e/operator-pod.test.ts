@@ -7,12 +7,12 @@
  * sends them (Host: the pod IP), and the operator's readback of /health from
  * the Service name, checked against its CRD's status schema. NATS is stopped
  * and started under the node: the liveness probe must never fail meanwhile.
+ * The NATS user has only the permissions docs/MIGRATING.md lists.
  *
  * Deviations from the pod, on purpose: ports 0 instead of 9102/8080 (tests
  * never use fixed ports), the config path is a temp file, the probe period
  * is 200 ms instead of 10 s (more probes, same pass rule: 200..399 within
- * the 5 s timeout), and the test NATS server has no user/password (its
- * credentials are null as for a RhioService without a NATS secret).
+ * the 5 s timeout).
  */
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
@@ -31,6 +31,26 @@ import { S3Server } from '../helpers/s3-server.js'
 import { waitFor } from '../helpers/wait.js'
 
 const PK = 'b2030d8df6c0a8bc53513e1c1746446ff00424e39f0ba25441f76b3d68752b8c'
+
+/**
+ * The rendered config's NATS user with exactly the permissions docs/MIGRATING.md
+ * lists (the subscribed subject of operator-rendered-full.json is test.subject),
+ * and an admin user for the test's own setup.
+ */
+const NATS_AUTHORIZATION = `
+authorization {
+  users = [
+    { user: admin, password: admin }
+    {
+      user: username, password: password
+      permissions: {
+        publish: { allow: ["$JS.API.>", "$KV.rhio-state.>", "test.subject"] }
+        subscribe: { allow: ["_INBOX.>"] }
+      }
+    }
+  ]
+}
+`
 const FIXTURES = fileURLToPath(
   new URL('../../../test/fixtures/original-deployments/', import.meta.url),
 )
@@ -112,9 +132,9 @@ class KubeletProbe {
 
 describe("rhio in the original operator's StatefulSet", () => {
   it('runs from its args, env and rendered config; a NATS outage never fails the liveness probe; /health reads back into the CRD status', async (t) => {
-    await using ns = await NatsServer.start()
+    await using ns = await NatsServer.start({ config: NATS_AUTHORIZATION })
     await using s3 = await S3Server.start({ buckets: ['source', 'target'] })
-    const nc = await connect({ servers: ns.url })
+    const nc = await connect({ servers: ns.url, user: 'admin', pass: 'admin' })
     try {
       const jsm = await jetstreamManager(nc)
       await jsm.streams.add({ name: 'test-stream', subjects: ['test.>'] })
@@ -128,7 +148,8 @@ describe("rhio in the original operator's StatefulSet", () => {
     ) as Record<string, Record<string, unknown>>
     rendered.bind_port = 0 as never
     rendered.http_bind_port = 0 as never
-    rendered.nats = { endpoint: ns.url, credentials: null }
+    // the operator's credentials block as rendered (username/password from its NATS secret)
+    rendered.nats = { ...rendered.nats, endpoint: ns.url }
     rendered.s3 = {
       ...rendered.s3,
       endpoint: s3.config.endpoint,
