@@ -5,8 +5,9 @@
  * config as the operator renders it (JSON, explicit nulls, a key path that
  * does not exist), liveness and readiness probes `GET /health` as the kubelet
  * sends them (Host: the pod IP), and the operator's readback of /health from
- * the Service name, checked against its CRD's status schema. NATS is stopped
- * and started under the node: the liveness probe must never fail meanwhile.
+ * the Service name, checked against its CRD's status schema. NATS (twice) and
+ * S3 are stopped and started under the node: the liveness probe must never fail
+ * meanwhile.
  * The NATS user has only the permissions docs/MIGRATING.md lists.
  *
  * Deviations from the pod, on purpose: ports 0 instead of 9102/8080 (tests
@@ -221,6 +222,12 @@ describe("rhio in the original operator's StatefulSet", () => {
         message: `node recovers:\n${node.tail()}`,
       })
     }
+    // S3 goes away and comes back (the buckets' status follows at the next poll, 60 s with
+    // the operator's null watcher_poll_interval_millis; the probes must pass throughout)
+    await s3.stop()
+    const beforeS3 = probe.probes
+    await waitFor(() => probe.probes >= beforeS3 + 5, { timeout: 15_000 })
+    await s3.start()
     body = await readback()
     assert.equal(body.status, 'Running')
     assert.equal(node.pid, pid)
@@ -229,7 +236,9 @@ describe("rhio in the original operator's StatefulSet", () => {
     assert.deepEqual(probe.failures, [], 'liveness probe failures')
     assert.deepEqual(body.config_warnings, [])
     // the operator's pod has a 128Mi request (and, in some versions, limit): report what it uses
-    t.diagnostic(`RSS after two NATS outages: ${(await node.rssMiB()).toFixed(1)} MiB`)
+    t.diagnostic(
+      `RSS after two NATS outages and one S3 outage: ${(await node.rssMiB()).toFixed(1)} MiB`,
+    )
   })
 
   it('a config with keys of an older original starts, and lists them in the log and in /health', async () => {
