@@ -54,25 +54,26 @@ The original rhio chart's value names (docs/MIGRATING.md). Those with a
 place here are aliases (services.type, services.network.nodePort,
 serviceAccount.*, image.repository ""); the rest must agree with this
 chart's own keys, or rendering stops with a message naming old and new key.
-Renders nothing.
+Numbers are compared as text: Helm reads values files as float64 and --set as
+int64, which `eq` would refuse to compare. Renders nothing.
 */}}
 {{- define "rhio.originalValues" -}}
 {{- if .Values.replicaCount }}
-{{- if not (eq .Values.replicaCount 1) }}
+{{- if not (eq (printf "%v" .Values.replicaCount) "1") }}
 {{- fail "replicaCount (original chart) must be 1: one pod per node key; run one release per site" }}
 {{- end }}
 {{- end }}
 {{- if .Values.services }}
 {{- if .Values.services.network }}
 {{- if .Values.services.network.port }}
-{{- if not (eq .Values.services.network.port .Values.configuration.bind_port) }}
+{{- if not (eq (printf "%v" .Values.services.network.port) (printf "%v" .Values.configuration.bind_port)) }}
 {{- fail "services.network.port (original chart) is configuration.bind_port in this chart (the Service and the container use one port): set configuration.bind_port" }}
 {{- end }}
 {{- end }}
 {{- end }}
 {{- if .Values.services.health }}
 {{- if .Values.services.health.port }}
-{{- if not (eq .Values.services.health.port .Values.configuration.http_bind_port) }}
+{{- if not (eq (printf "%v" .Values.services.health.port) (printf "%v" .Values.configuration.http_bind_port)) }}
 {{- fail "services.health.port (original chart) is configuration.http_bind_port in this chart: set configuration.http_bind_port" }}
 {{- end }}
 {{- end }}
