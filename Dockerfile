@@ -39,6 +39,10 @@ COPY --from=build /src/dist/src ./dist/src
 COPY --from=build /src/dist/wasm ./dist/wasm
 # package.json marks dist/ as ES modules; the example is for reference.
 COPY package.json config.example.yaml ./
+# The original rhio's binary path, for deployments that name it (its chart and
+# operator pass `/usr/local/bin/rhio -c /etc/rhio/config.yaml` as args, which
+# the entrypoint below also accepts).
+COPY --chmod=755 scripts/rhio.sh /usr/local/bin/rhio
 # /etc/rhio holds config.yaml (mounted read-only); /var/lib/rhio is the working
 # directory, so the default data_dir (rhio-data) and key file land there.
 RUN mkdir -p /etc/rhio /var/lib/rhio && chown 1000:1000 /var/lib/rhio

@@ -18,6 +18,7 @@
  *
  *   node dist/bench/blobs.js [--mib 1024] [--s3 rgw,s3rver] [--poll-ms 1000]
  *     [--holders] [--holder-mib 256] [--link-mbps 160] [--no-record] [--profile DIR]
+ *     [--no-messages]
  *
  * --profile DIR writes both rhio processes' CPU profiles (per S3 kind) there and
  * prints where their time went.
@@ -285,7 +286,9 @@ async function runKind(kind: 'rgw' | 's3rver'): Promise<KindResult> {
     let rssMax = rss0
     log(`${kind}: rhio — the object lands in A's watched bucket`)
     let transferring = true
-    const latency = messageLatencies(a, b, () => transferring)
+    const latency = args.includes('--no-messages')
+      ? Promise.resolve([])
+      : messageLatencies(a, b, () => transferring)
     const cpuA0 = cpuSeconds(pidA)
     const cpuB0 = cpuSeconds(pidB)
     const t0 = await land(a, 'big.bin')

@@ -42,6 +42,10 @@ function buildProgram(io: CliIO, setResult: (p: Promise<number> | number) => voi
       '-l, --log-level <LEVEL>',
       'ERROR|WARN|INFO|DEBUG|TRACE, =LEVEL, or directives like rhio=INFO,libp2p=DEBUG',
     )
+    .option(
+      '--strict-config',
+      'unknown keys in the config are errors, not warnings (also RHIO_STRICT_CONFIG=1)',
+    )
     .enablePositionalOptions()
     .showHelpAfterError('(run rhio --help for usage)')
     .configureOutput({ writeOut: io.out, writeErr: io.err })
@@ -84,6 +88,18 @@ function buildProgram(io: CliIO, setResult: (p: Promise<number> | number) => voi
   return program
 }
 
+/**
+ * The original's Helm chart and operator start the container with args
+ * `rhio -c …` / `/usr/local/bin/rhio -c …` (its image has no entrypoint);
+ * under this image's entrypoint that first argument is the binary's own path
+ * and is dropped. `argv` is node's: [node, script, ...args].
+ */
+export function withoutOwnPath(argv: readonly string[]): string[] {
+  const first = argv[2]
+  const ownPath = first !== undefined && (first === 'rhio' || /\/rhio$/.test(first))
+  return ownPath ? [...argv.slice(0, 2), ...argv.slice(3)] : [...argv]
+}
+
 /** Runs the command line; resolves with the process exit code. */
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
   const outcome: { result: Promise<number> } = { result: Promise.resolve(EXIT.OK) }
@@ -91,7 +107,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     outcome.result = Promise.resolve(r)
   })
   try {
-    await program.parseAsync([...argv])
+    await program.parseAsync(withoutOwnPath(argv))
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.BAD_INPUT
     throw err

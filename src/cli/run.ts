@@ -37,6 +37,15 @@ export async function runNode(flags: ConfigFlags, io: CliIO): Promise<number> {
     { file: loaded.file ?? '(none: defaults)', overrides: loaded.sources },
     'configuration loaded',
   )
+  if (loaded.warnings.length > 0) {
+    log.warn(
+      {
+        ignored: loaded.warnings.map((w) => `${w.path}: ${w.message}`),
+        strict: 'run with --strict-config or RHIO_STRICT_CONFIG=1 to refuse them',
+      },
+      `configuration: ${loaded.warnings.length} key(s) ignored`,
+    )
+  }
 
   if (!config.s3 && config.publish.s3_buckets.length + config.subscribe.s3_buckets.length > 0) {
     log.info(
@@ -62,7 +71,7 @@ export async function runNode(flags: ConfigFlags, io: CliIO): Promise<number> {
   log.info({ public_key: identity.publicKeyHex, source: identity.source }, 'node identity')
 
   const profiler = startProfiler(io.env.RHIO_CPU_PROFILE)
-  const node = new RhioNode({ config, identity, logs })
+  const node = new RhioNode({ config, identity, logs, configWarnings: loaded.warnings })
   const shutdown = new AbortController()
   let signalled: NodeJS.Signals | undefined
   const requested = new Promise<NodeJS.Signals>((resolve) => {

@@ -5,6 +5,14 @@ export { ConfigError, yamlPath } from './issues.js'
 export { schemaKeyPaths } from './keys.js'
 export { MAX_YAML_ALIASES, MAX_YAML_DEPTH, parseConfigYaml } from './yaml.js'
 export {
+  NULL_MEANS_ABSENT,
+  REMOVED_KEYS,
+  dropOptionalNulls,
+  splitUnknownKeys,
+  type ConfigWarning,
+} from './lenient.js'
+export {
+  checkConfig,
   ENV_KEYS,
   findConfigFile,
   loadConfig,

@@ -15,12 +15,12 @@ interface Def {
   schema?: z.ZodType
 }
 
-function defOf(s: z.ZodType): Def {
+export function defOf(s: z.ZodType): Def {
   return (s as unknown as { _zod: { def: Def } })._zod.def
 }
 
 /** Strips wrappers (default, optional, refinements, transforms) down to the core schema. */
-function unwrap(s: z.ZodType): z.ZodType {
+export function unwrap(s: z.ZodType): z.ZodType {
   for (let i = 0; i < 16; i++) {
     const d = defOf(s)
     const inner = d.innerType ?? (d.type === 'pipe' ? d.in : undefined)

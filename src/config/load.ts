@@ -13,6 +13,13 @@ import { RhioError } from '../errors/index.js'
 import { applyCredentialEnv } from './credentials-env.js'
 import { splitEndpointCredentials } from './endpoints.js'
 import { ConfigError, issueViolations } from './issues.js'
+import {
+  dropBadLogDirectives,
+  dropOptionalNulls,
+  splitUnknownKeys,
+  strictFromEnv,
+  type ConfigWarning,
+} from './lenient.js'
 import { crossEntryViolations, type Violation } from './rules.js'
 import { configSchema, type Config, type ConfigData } from './schema.js'
 import { parseConfigYaml } from './yaml.js'
@@ -35,10 +42,17 @@ export interface LoadConfigOptions {
   cwd?: string
   /** Home directory for the XDG default; defaults to os.homedir(). */
   home?: string
+  /**
+   * Unknown keys are errors instead of warnings (`--strict-config`); also
+   * turned on by `RHIO_STRICT_CONFIG=1` in `env`.
+   */
+  strict?: boolean | undefined
 }
 
 export interface LoadedConfig {
   config: Config
+  /** What was ignored (unknown or removed keys, unparsable log directives), by YAML path; empty in strict mode. */
+  warnings: readonly ConfigWarning[]
   /** The file that was read, or null when running on defaults. */
   file: string | null
   /** Where each overridden top-level key came from, e.g. `env RHIO_BIND_PORT`. */
@@ -155,21 +169,45 @@ export function resolveConfig(
     sources[key] = `flag ${flag}`
   }
 
-  const config = parseConfig(raw, { file, sources, cwd: opts.cwd ?? process.cwd() })
-  return { config, file, sources: Object.freeze(sources) }
+  const strict = opts.strict === true || strictFromEnv(env)
+  const { config, warnings } = checkConfig(raw, {
+    file,
+    sources,
+    cwd: opts.cwd ?? process.cwd(),
+    strict,
+  })
+  return { config, warnings, file, sources: Object.freeze(sources) }
 }
 
 export interface ParseConfigOptions {
   file?: string | null
   sources?: Readonly<Record<string, string>>
   cwd?: string
+  /** Unknown keys are violations instead of warnings. */
+  strict?: boolean
 }
 
 /** Validates an already-merged plain object (e.g. parsed YAML) into a frozen Config. */
 export function parseConfig(raw: unknown, opts: ParseConfigOptions = {}): Config {
-  const input = raw ?? {}
+  return checkConfig(raw, opts).config
+}
+
+/**
+ * Validates an already-merged plain object into a frozen Config, and lists
+ * the keys it ignored. A null the original reads as absent is absent; unknown
+ * keys are warnings, or violations when `strict`.
+ */
+export function checkConfig(
+  raw: unknown,
+  opts: ParseConfigOptions = {},
+): { config: Config; warnings: readonly ConfigWarning[] } {
+  const split = splitUnknownKeys(dropOptionalNulls(raw ?? {}))
+  const logLevel =
+    opts.strict === true ? { value: split.known, dropped: [] } : dropBadLogDirectives(split.known)
+  const input = logLevel.value
   const result = configSchema.safeParse(input)
   const violations: Violation[] = []
+  if (opts.strict === true) violations.push(...split.unknown)
   if (!result.success) {
     for (const issue of result.error.issues) violations.push(...issueViolations(issue, input))
   }
@@ -187,7 +225,8 @@ export function parseConfig(raw: unknown, opts: ParseConfigOptions = {}): Config
   moveEndpointCredentials(data, opts)
   data.data_dir = resolve(cwd, data.data_dir)
   data.private_key_path = resolve(cwd, data.private_key_path)
-  return deepFreeze(data)
+  const warnings = opts.strict === true ? [] : [...split.unknown, ...logLevel.dropped]
+  return { config: deepFreeze(data), warnings: deepFreeze(warnings) }
 }
 
 /**

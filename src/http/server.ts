@@ -1,7 +1,9 @@
 /**
- * The node's HTTP server: GET /health (original JSON shape, 200 when healthy,
- * 503 when not; `?probe=live` answers 200 whenever the process serves HTTP, for
- * a liveness probe), GET /metrics (Prometheus text), GET / (the status page)
+ * The node's HTTP server: GET /health (original JSON shape; 200 whenever the
+ * process serves HTTP, as the original's, so the original's operator and chart,
+ * which point liveness at it, never restart a pod over a NATS or S3 outage;
+ * `?probe=ready` answers 503 while the node is not healthy, for a readiness
+ * probe or a monitor; `?probe=live` is the plain form), GET /metrics (Prometheus text), GET / (the status page)
  * and GET /events (its live data, SSE), 404 JSON for anything else. Built by a
  * factory; callers may add routes (`routes`, `addRoute`).
  */
@@ -36,6 +38,11 @@ export interface HttpServerOptions {
    * `*.local`); `*` accepts any (see hostAllowed).
    */
   allowedHosts?: readonly string[]
+  /**
+   * Domains whose names are local too: this machine's DNS search domains
+   * (readSearchDomains), e.g. `svc.<cluster domain>` in a pod.
+   */
+  localDomains?: readonly string[]
   /** Defaults: 0.0.0.0 and port 0 (any free port). */
   host?: string
   port?: number
@@ -128,7 +135,7 @@ export class HttpServer implements Component {
 
   /** Serves one request (exposed for tests that don't need a socket). */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!hostAllowed(req.headers.host, this.opts.allowedHosts ?? [])) {
+    if (!hostAllowed(req.headers.host, this.opts.allowedHosts ?? [], this.opts.localDomains)) {
       // A web page the node's user visits could rebind its own DNS name to this
       // node and read /health from the browser: names the node does not know are refused.
       sendJson(res, 421, {
@@ -157,8 +164,8 @@ export class HttpServer implements Component {
 
   private health(res: ServerResponse, url: URL): void {
     const body = this.opts.health.snapshot()
-    const live = url.searchParams.get('probe') === 'live'
-    sendJson(res, live || body.status === 'Running' ? 200 : 503, body)
+    const ready = url.searchParams.get('probe') === 'ready'
+    sendJson(res, !ready || body.status === 'Running' ? 200 : 503, body)
   }
 
   private async metrics(res: ServerResponse): Promise<void> {
@@ -177,10 +184,15 @@ const INTERNAL_SUFFIXES = ['.svc', '.cluster.local', '.internal', '.local', '.lo
  * Whether a request's Host header names this node: no Host (HTTP/1.0), an IP
  * address (v4 or [v6]; a DNS rebinding attack always uses a DNS name),
  * `localhost`, this machine's host name, a cluster-internal name (Kubernetes
- * Service names, `*.internal`, mDNS `*.local`), or one of `allowed` (`*`:
- * any). A port after the name is ignored.
+ * Service names, `*.internal`, mDNS `*.local`), a name under one of
+ * `localDomains` (the DNS search domains, so a custom cluster domain), or one
+ * of `allowed` (`*`: any). A port after the name is ignored.
  */
-export function hostAllowed(host: string | undefined, allowed: readonly string[]): boolean {
+export function hostAllowed(
+  host: string | undefined,
+  allowed: readonly string[],
+  localDomains: readonly string[] = [],
+): boolean {
   if (host === undefined || host === '') return true
   if (allowed.includes('*')) return true
   let name = host.toLowerCase()
@@ -189,6 +201,7 @@ export function hostAllowed(host: string | undefined, allowed: readonly string[]
   if (isIP(name) !== 0) return true
   if (name === 'localhost' || name === hostname().toLowerCase()) return true
   if (INTERNAL_SUFFIXES.some((s) => name.endsWith(s))) return true
+  if (localDomains.some((d) => name === d || name.endsWith(`.${d}`))) return true
   return allowed.some((a) => a.toLowerCase() === name)
 }
 

@@ -222,6 +222,14 @@ export const STATUS_PAGE_SCRIPT = `
     }));
   }
 
+  function configWarnings(list) {
+    if (!Array.isArray(list)) return empty('Not reported by this node.');
+    if (list.length === 0) return empty('No ignored keys.');
+    return table([{ label: 'key' }, { label: 'why it was ignored', cls: 'err' }], list.map(function (w) {
+      return [el('span', 'mono', text(w.path)), text(w.message)];
+    }));
+  }
+
   function header(h) {
     var node = h.node || {};
     me = isKey(node.public_key) ? node.public_key : null;
@@ -261,6 +269,8 @@ export const STATUS_PAGE_SCRIPT = `
     section('sync', h.sync, sync);
     section('errors', h.errors, errors);
     count('errors', Array.isArray(h.errors) ? h.errors.length : null);
+    section('config', h.config_warnings, configWarnings);
+    count('config', Array.isArray(h.config_warnings) ? h.config_warnings.length : null);
     $('updated').textContent = 'updated ' + new Date(lastData).toLocaleTimeString();
   }
 

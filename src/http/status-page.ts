@@ -49,6 +49,7 @@ ${section('buckets', 'Buckets')}
 ${section('transfers', 'Blob transfers')}
 ${section('sync', 'Replication logs')}
 ${section('errors', 'Recent errors')}
+${section('config', 'Ignored config keys')}
 </main>
 <footer>Raw data: <a href="health">/health</a> · <a href="metrics">/metrics</a> · <span id="updated">not updated yet</span></footer>
 <script>${STATUS_PAGE_SCRIPT}</script>

@@ -16,7 +16,7 @@
  */
 import { Registry } from 'prom-client'
 import { createMetrics, HealthModel, type Component, type RhioMetrics } from '../component/index.js'
-import type { Config } from '../config/index.js'
+import type { Config, ConfigWarning } from '../config/index.js'
 import { networkIdHash } from '../core/network-id.js'
 import { describeError, RhioError } from '../errors/index.js'
 import {
@@ -26,6 +26,7 @@ import {
   transfersSection,
 } from '../http/health-sections.js'
 import { createHttpServer, type HttpServer } from '../http/server.js'
+import { readSearchDomains } from '../http/local-domains.js'
 import type { NodeIdentity } from '../identity/index.js'
 import type { Logger, LoggerFactory } from '../logging/index.js'
 import { NatsConnectionComponent } from '../nats/connection.js'
@@ -55,6 +56,8 @@ export interface RhioNodeInit {
   streamCheckIntervalMs?: number
   /** Heartbeat of live sync sessions in ms (tests shorten it). */
   heartbeatMs?: number
+  /** Keys the configuration loader ignored; /health lists them as `config_warnings`. */
+  configWarnings?: readonly ConfigWarning[]
 }
 
 export interface StopResult {
@@ -103,6 +106,7 @@ export class RhioNode implements AsyncDisposable {
       host: init.config.http_bind_host,
       port: init.config.http_bind_port,
       allowedHosts: init.config.http_allowed_hosts,
+      localDomains: readSearchDomains(),
     })
     this.nats = new NatsConnectionComponent({
       nats: init.config.nats,
@@ -164,6 +168,8 @@ export class RhioNode implements AsyncDisposable {
       const p2p = this.p2p.current
       return p2p && reachabilitySection(p2p.reachStatus())
     })
+    const warnings = (init.configWarnings ?? []).map((w) => ({ path: w.path, message: w.message }))
+    this.health.setSection('config_warnings', warnings)
     this.health.provideSection('sync', () => {
       const p2p = this.p2p.current
       return p2p && syncSection(p2p.sync.logStatus())

@@ -13,6 +13,7 @@ import type { Registry } from 'prom-client'
 import type { Component } from '../component/index.js'
 import type { Config } from '../config/index.js'
 import { networkIdHash } from '../core/network-id.js'
+import { RhioError } from '../errors/index.js'
 import { Ed25519Verifier, type NodeIdentity } from '../identity/index.js'
 import { fileFrameStores } from '../log/file-frame-store.js'
 import { storedLogs } from '../log/file-layout.js'
@@ -109,7 +110,20 @@ export class P2PComponent implements Component {
     })
     // Reopen what this node stored before, so it can serve it again at once.
     for (const info of await storedLogs(logsRoot)) await p2p.registry.open(info)
-    await p2p.start()
+    try {
+      await p2p.start()
+    } catch (err) {
+      // The original (QUIC) fell back to a random port; here peers dial the
+      // configured one (their nodes[].endpoints), so a busy port is an error.
+      if (!addressInUse(err)) throw err
+      await p2p.stop().catch(() => undefined)
+      throw new RhioError(
+        'P2P_LISTEN_FAILED',
+        `p2p port ${config.bind_port} on ${config.bind_host} is in use (bind_port, -p/--bind-port): ` +
+          'free it or choose another port; peers reach this node at the port in their nodes[].endpoints',
+        { cause: err },
+      )
+    }
     this.p2p = p2p
     this.log.info(
       {
@@ -131,4 +145,16 @@ export class P2PComponent implements Component {
     await p2p.stop()
     this.p2p = undefined
   }
+}
+
+/** Whether `err` or one of its causes is EADDRINUSE. */
+function addressInUse(err: unknown): boolean {
+  for (let e: unknown = err, i = 0; e !== undefined && e !== null && i < 8; i++) {
+    const o = e as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown }
+    if (o.code === 'EADDRINUSE') return true
+    if (typeof o.message === 'string' && o.message.includes('EADDRINUSE')) return true
+    if (Array.isArray(o.errors) && o.errors.some(addressInUse)) return true
+    e = o.cause
+  }
+  return false
 }

@@ -27,7 +27,7 @@ describe('rhio refuses bad input at start', () => {
         '',
       ].join('\n'),
     )
-    const r = await runRhioCli(['-c', 'config.yaml'], { cwd: dir.path })
+    const r = await runRhioCli(['-c', 'config.yaml', '--strict-config'], { cwd: dir.path })
     assert.equal(r.code, 2, r.stdout + r.stderr)
     for (const line of [
       'has 6 problems',
@@ -89,6 +89,29 @@ describe('rhio refuses bad input at start', () => {
       })
       assert.equal(r.code, 1, r.stdout + r.stderr)
       assert.match(r.stderr, /NODE_START_FAILED: cannot start http/)
+    } finally {
+      await new Promise((r) => blocker.close(r))
+    }
+  })
+
+  it('a p2p port in use exits 1 naming bind_port, -p and the port (no silent random port)', async () => {
+    await using dir = await tempDir()
+    writeKeyFile(join(dir.path, 'private.key'), NodeIdentity.generate())
+    await writeFile(
+      join(dir.path, 'config.yaml'),
+      stringify({ bind_host: '127.0.0.1', http_bind_port: 0, state: { backend: 'dir' } }),
+    )
+    const blocker = createServer()
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r))
+    try {
+      const port = (blocker.address() as AddressInfo).port
+      const r = await runRhioCli(['-p', String(port)], { cwd: dir.path })
+      assert.equal(r.code, 1, r.stdout + r.stderr)
+      assert.match(r.stderr, /NODE_START_FAILED: cannot start p2p: P2P_LISTEN_FAILED/)
+      assert.match(
+        r.stderr,
+        new RegExp(`p2p port ${port} on 127\\.0\\.0\\.1 is in use \\(bind_port, -p`),
+      )
     } finally {
       await new Promise((r) => blocker.close(r))
     }

@@ -52,6 +52,14 @@ export interface StartRhioOptions {
   timeoutMs?: number
   /** Run inside this network namespace (`ip netns exec`); see test/helpers/netns.ts. */
   netns?: string
+  /**
+   * config.yaml's text, written as it is (no harness defaults: give ports 0
+   * yourself); the fresh key is then passed as PRIVATE_KEY instead of a file,
+   * as the original's operator does.
+   */
+  configText?: string
+  /** Arguments before `-c config.yaml`, e.g. the original's `/usr/local/bin/rhio`. */
+  leadingArgs?: string[]
 }
 
 export interface LogRecord {
@@ -78,6 +86,17 @@ export class RhioProcess implements AsyncDisposable {
     try {
       let keyPath = opts.keyPath
       let identity: NodeIdentity
+      const configPath = join(dir, 'config.yaml')
+      if (opts.configText !== undefined) {
+        identity = NodeIdentity.generate()
+        await writeFile(configPath, opts.configText)
+        const node = new RhioProcess(opts.name ?? 'rhio', dir, configPath, identity.publicKeyHex, {
+          ...opts,
+          env: { PRIVATE_KEY: identity.seedHex(), ...opts.env },
+        })
+        await node.launch()
+        return node
+      }
       if (keyPath === undefined) {
         keyPath = join(dir, 'private.key')
         identity = NodeIdentity.generate()
@@ -85,7 +104,6 @@ export class RhioProcess implements AsyncDisposable {
       } else {
         identity = new NodeIdentity(parseKeyHex(await readFile(keyPath, 'utf8'), keyPath))
       }
-      const configPath = join(dir, 'config.yaml')
       const config = {
         bind_port: 0,
         bind_host: '127.0.0.1',
@@ -112,7 +130,13 @@ export class RhioProcess implements AsyncDisposable {
   }
 
   private async launch(): Promise<void> {
-    const args = [RHIO_MAIN, '-c', this.configPath, ...(this.opts.args ?? [])]
+    const args = [
+      RHIO_MAIN,
+      ...(this.opts.leadingArgs ?? []),
+      '-c',
+      this.configPath,
+      ...(this.opts.args ?? []),
+    ]
     const ns = this.opts.netns
     this.child = new Child(
       this.name,
@@ -189,7 +213,9 @@ export class RhioProcess implements AsyncDisposable {
   }
 
   async health(): Promise<{ status: number; body: HealthReport }> {
-    const res = await fetch(`${this.url}/health`, { signal: AbortSignal.timeout(5_000) })
+    const res = await fetch(`${this.url}/health?probe=ready`, {
+      signal: AbortSignal.timeout(5_000),
+    })
     return { status: res.status, body: (await res.json()) as HealthReport }
   }
 

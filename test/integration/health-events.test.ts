@@ -1,5 +1,5 @@
 /**
- * GET /events (SSE), GET / headers and /health?probe=live on a real socket.
+ * GET /events (SSE), GET / headers and /health's probes on a real socket.
  */
 import assert from 'node:assert/strict'
 import { request } from 'node:http'
@@ -158,7 +158,7 @@ describe('GET /events (Server-Sent Events of /health)', () => {
   })
 })
 
-describe('GET / and /health?probe=live', () => {
+describe('GET / and /health (liveness) vs /health?probe=ready', () => {
   it('serves the page with a CSP that allows only its own inline script and style', async () => {
     await using f = await serve()
     const res = await fetch(`${f.url}/`)
@@ -188,16 +188,18 @@ describe('GET / and /health?probe=live', () => {
     assert.deepEqual(head, { status: 200, length: 0 })
   })
 
-  it('?probe=live answers 200 with the same body while the node is unhealthy', async () => {
+  it('plain /health and ?probe=live answer 200 with the same body while the node is unhealthy; ?probe=ready 503', async () => {
     await using f = await serve()
-    const plain = await fetch(`${f.url}/health`)
-    assert.equal(plain.status, 503)
-    const plainBody = (await plain.json()) as { status: string }
-    assert.equal(plainBody.status, 'Error')
-    const live = await fetch(`${f.url}/health?probe=live`)
-    assert.equal(live.status, 200)
-    assert.equal(((await live.json()) as { status: string }).status, 'Error')
+    const ready = await fetch(`${f.url}/health?probe=ready`)
+    assert.equal(ready.status, 503)
+    const readyBody = (await ready.json()) as { status: string }
+    assert.equal(readyBody.status, 'Error')
+    for (const path of ['/health', '/health?probe=live']) {
+      const live = await fetch(`${f.url}${path}`)
+      assert.equal(live.status, 200, path)
+      assert.equal(((await live.json()) as { status: string }).status, 'Error', path)
+    }
     f.health.setNats({ status: 'Connected', server: 'x', lastError: null })
-    assert.equal((await fetch(`${f.url}/health`)).status, 200)
+    assert.equal((await fetch(`${f.url}/health?probe=ready`)).status, 200)
   })
 })

@@ -72,7 +72,7 @@ describe('RhioNode lifecycle', () => {
     await node.nats.connected(AbortSignal.timeout(10_000))
     const addr = node.http.address()
     assert.ok(addr)
-    const res = await fetch(`http://127.0.0.1:${addr.port}/health`)
+    const res = await fetch(`http://127.0.0.1:${addr.port}/health?probe=ready`)
     assert.equal(res.status, 200)
     assert.throws(() => node.add(recorder('late', events)), /already started/)
 

@@ -121,6 +121,7 @@ describe('status page (GET /) in headless Chromium', () => {
       reservations: ['R'],
       relay: null,
     })
+    s.health.setSection('config_warnings', [])
     s.health.setSection('sync', [
       {
         author: PEER,
@@ -170,6 +171,14 @@ describe('status page (GET /) in headless Chromium', () => {
     assert.match(await text(page, 'buckets'), /inbox/)
     assert.equal(await bar(page), 100)
     assert.match(await text(page, 'transfers'), /10 % · 100 B of 1000 B/)
+    assert.match(await text(page, 'config'), /No ignored keys/)
+    s.health.setSection('config_warnings', [
+      { path: 'blobs_dir', message: 'no longer used (blobs live in the S3 buckets now)' },
+    ])
+    await page.waitForFunction(() =>
+      /blobs_dir.*no longer used/.test(document.getElementById('config')?.textContent ?? ''),
+    )
+    assert.match(await text(page, 'config'), /\(1\)/)
 
     // Advance the transfer: a new section value, then the same object changed in place.
     await page.evaluate(() => (window.marker = 42))

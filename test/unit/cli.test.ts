@@ -209,14 +209,32 @@ describe('command line', () => {
     assert.equal(await main(argv('frobnicate'), io(dir.path)), 2)
   })
 
-  it('a config error when running exits 2 with every violation on stderr', async () => {
+  it("a leading 'rhio' or '/usr/local/bin/rhio' (the original's container args) is the binary itself and dropped", async () => {
+    await using dir = await tempDir()
+    for (const own of ['rhio', '/usr/local/bin/rhio']) {
+      const r = io(dir.path)
+      assert.equal(await main(argv(own, '-V'), r), 0, r.stderr)
+      assert.match(r.stdout, /^\d+\.\d+\.\d+/)
+    }
+    // only the first argument, and only the name rhio
+    for (const args of [
+      ['/usr/local/bin/rhio', 'rhio', '-c', 'none.yaml'],
+      ['/usr/local/bin/rhio2', '-c', 'none.yaml'],
+    ]) {
+      const r = io(dir.path)
+      assert.equal(await main(argv(...args), r), 2)
+      assert.match(r.stderr, /too many arguments|unknown command/, args.join(' '))
+    }
+  })
+
+  it('a config error when running exits 2 with every violation on stderr (--strict-config: unknown keys too)', async () => {
     await using dir = await tempDir()
     await writeFile(
       join(dir.path, 'config.yaml'),
       'bind_port: x\nnats:\n  endpoint: ""\n  bogus: 1\n',
     )
     const r = io(dir.path)
-    assert.equal(await main(argv(), r), 2)
+    assert.equal(await main(argv('--strict-config'), r), 2)
     assert.match(r.stderr, /CONFIG_INVALID: configuration in .*config\.yaml has 3 problems/)
     assert.match(r.stderr, /- bind_port: must be a number \(got 'x'\)/)
     assert.match(r.stderr, /- nats\.endpoint: must name at least one NATS server/)

@@ -204,7 +204,7 @@ describe('config loading', () => {
     const file = join(dir.path, 'c.yaml')
     await writeFile(file, 'bind_port: x\nnope: 1\n')
     assert.throws(
-      () => loadConfig({ path: file, env: {} }),
+      () => loadConfig({ path: file, env: {}, strict: true }),
       (err) =>
         err instanceof ConfigError &&
         err.message.startsWith(`configuration in ${file} has 2 problems:`) &&

@@ -7,7 +7,7 @@ const PK = 'ab'.repeat(32)
 /** The "path: message" lines of the ConfigError `raw` produces. */
 function problems(raw: unknown): string[] {
   try {
-    parseConfig(raw, { cwd: '/srv' })
+    parseConfig(raw, { cwd: '/srv', strict: true })
   } catch (err) {
     assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`)
     assert.equal(err.code, 'CONFIG_INVALID')
@@ -108,7 +108,7 @@ describe('config schema: defaults', () => {
 })
 
 describe('config schema: per-field violations name their YAML path', () => {
-  it('unknown keys at any depth, with a suggestion for typos', () => {
+  it('unknown keys at any depth (strict mode), with a suggestion for typos', () => {
     const list = problems({
       http_port: 1,
       nats: { endpoint: 'x:1', extra: true },

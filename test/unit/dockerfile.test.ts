@@ -4,6 +4,7 @@
  * .dockerignore against what the build needs.
  */
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
@@ -137,6 +138,26 @@ describe('Dockerfile', () => {
       /node \/app\/dist\/src\/cli\/main\.js status -c \/etc\/rhio\/config\.yaml/,
     )
     assert.match(cmd.join(' '), /\|\| exit 1/, 'every failure maps to 1 (Docker reserves 2)')
+  })
+
+  it("/usr/local/bin/rhio exists, as the original's chart and operator name it", async () => {
+    const copy = args(final, 'COPY')
+      .map(parseCopy)
+      .find((c) => c.dest === '/usr/local/bin/rhio')
+    assert.ok(copy, 'the runtime stage copies a file to /usr/local/bin/rhio')
+    assert.equal(copy.flags.chmod, '755', 'executable')
+    assert.deepEqual(copy.sources, ['scripts/rhio.sh'])
+    // run the very script with the operator's leading argument, against this checkout's build
+    const r = spawnSync(
+      'sh',
+      [fileURLToPath(new URL('scripts/rhio.sh', root)), '/usr/local/bin/rhio', '-V'],
+      {
+        env: { ...process.env, RHIO_HOME: fileURLToPath(root) },
+        encoding: 'utf8',
+      },
+    )
+    assert.equal(r.status, 0, r.stderr)
+    assert.match(r.stdout, /^\d+\.\d+\.\d+/)
   })
 
   it('the entrypoint exists in the build output and package.json makes it an ES module', () => {

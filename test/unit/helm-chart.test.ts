@@ -29,6 +29,7 @@ const API_VERSION: Record<string, string> = {
   Service: 'v1',
   PersistentVolumeClaim: 'v1',
   Deployment: 'apps/v1',
+  ServiceAccount: 'v1',
 }
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/
 const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/
@@ -132,7 +133,7 @@ function validate(chart: RenderedChart, existingSecrets: Record<string, string[]
   }
   for (const [probe, path] of [
     ['livenessProbe', '/health?probe=live'],
-    ['readinessProbe', '/health'],
+    ['readinessProbe', '/health?probe=ready'],
   ] as const) {
     const get = c[probe]?.httpGet
     assert.ok(get, `${probe} is an HTTP GET`)
@@ -418,5 +419,98 @@ describe('Helm chart charts/rhio', () => {
     assert.equal(pod.spec.tolerations.length, 1)
     assert.equal(pod.spec.containers[0].image, 'registry.example/rhio:1.2.3')
     assert.ok((pod.spec.containers[0].env as Obj[]).some((e) => e.name === 'RHIO_LOG_FORMAT'))
+  })
+
+  describe("the original rhio chart's values.yaml (issue 18)", () => {
+    const ORIGINAL = parseYaml(
+      readFileSync(join(root, 'test/fixtures/original-deployments/chart-values.yaml'), 'utf8'),
+    ) as Obj
+    /** The original's values as a user has them: its defaults plus the node key. */
+    const original = (extra: Obj = {}): Obj => ({
+      ...structuredClone(ORIGINAL),
+      secretKey: KEY,
+      ...extra,
+    })
+
+    it('renders, passes the checks, and its configuration loads with nothing ignored', async () => {
+      const chart = renderChart(CHART, { values: original(), release: { name: 'site-a' } })
+      validate(chart)
+      assert.deepEqual(chart.objects.map((o) => o.kind).sort(), [
+        'ConfigMap',
+        'Deployment',
+        'Secret',
+        'Service',
+        'Service',
+        'ServiceAccount',
+      ])
+      const pod = only(chart.objects, 'Deployment').spec.template.spec
+      const c = pod.containers[0]
+      assert.match(c.image, /^rhio:\d+\.\d+\.\d+/, "image.repository '' is rhio")
+      // the probes keep the original's timings, with the chart's own request (one httpGet)
+      assert.deepEqual(c.livenessProbe, {
+        httpGet: { path: '/health?probe=live', port: 'http' },
+        initialDelaySeconds: 5,
+        periodSeconds: 10,
+        timeoutSeconds: 5,
+        failureThreshold: 3,
+      })
+      assert.equal(c.readinessProbe.httpGet.path, '/health?probe=ready')
+      const sa = only(chart.objects, 'ServiceAccount')
+      assert.equal(pod.serviceAccountName, sa.metadata.name)
+      assert.equal(sa.automountServiceAccountToken, true)
+      assert.equal(pod.automountServiceAccountToken, false, 'the pod never mounts it')
+      const { p2p } = services(chart.objects)
+      assert.equal(p2p.spec.type, 'ClusterIP')
+      assert.deepEqual(
+        p2p.spec.ports.map((p: Obj) => [p.port, p.protocol]),
+        [[9102, 'TCP']],
+      )
+      const { loaded } = await loadRendered(chart, {})
+      assert.deepEqual(loaded.warnings, [])
+      assert.equal(loaded.config.network_id, 'rhio-default-network-1')
+      assert.equal(loaded.config.log_level, '=INFO')
+    })
+
+    it('services.type and services.network.nodePort are aliases', () => {
+      const chart = renderChart(CHART, {
+        values: original({
+          services: {
+            type: 'NodePort',
+            network: { port: 9102, nodePort: 31001 },
+            health: { port: 8080 },
+          },
+        }),
+      })
+      validate(chart)
+      const { p2p } = services(chart.objects)
+      assert.equal(p2p.spec.type, 'NodePort')
+      assert.equal(p2p.spec.ports[0].nodePort, 31001)
+    })
+
+    it('an old value that disagrees with the new key fails with a message naming both', () => {
+      const cases: Array<[Obj, RegExp]> = [
+        [{ replicaCount: 2 }, /replicaCount \(original chart\) must be 1/],
+        [
+          { services: { type: 'ClusterIP', network: { port: 9103 }, health: { port: 8080 } } },
+          /services\.network\.port \(original chart\) is configuration\.bind_port/,
+        ],
+        [
+          { services: { type: 'ClusterIP', network: { port: 9102 }, health: { port: 3000 } } },
+          /services\.health\.port \(original chart\) is configuration\.http_bind_port/,
+        ],
+      ]
+      for (const [values, message] of cases) {
+        assert.throws(() => renderChart(CHART, { values: original(values) }), message)
+      }
+      // the same values are fine once the new key says the same
+      validate(
+        renderChart(CHART, {
+          values: original({
+            services: { type: 'ClusterIP', network: { port: 9103 }, health: { port: 8080 } },
+            configuration: { ...ORIGINAL.configuration, bind_port: 9103 },
+          }),
+        }),
+      )
+    })
   })
 })

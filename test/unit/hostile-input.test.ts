@@ -13,6 +13,7 @@ import { printable } from '../../src/cli/client/format.js'
 import { HealthModel } from '../../src/component/index.js'
 import { ConfigError, loadConfig, parseConfig, redactUrl } from '../../src/config/index.js'
 import { hasCode } from '../../src/errors/index.js'
+import { parseSearchDomains } from '../../src/http/local-domains.js'
 import { hostAllowed } from '../../src/http/server.js'
 import { createHttpServer } from '../../src/http/index.js'
 import { EVENTS_MAX_PER_ADDRESS } from '../../src/http/health-events.js'
@@ -96,6 +97,32 @@ describe('HTTP (finding 9)', () => {
       assert.ok(!hostAllowed(h, []), `${h} refused`)
     assert.ok(hostAllowed('status.example.org', ['status.example.org']))
     assert.ok(hostAllowed('anything', ['*']))
+  })
+
+  it("names under the DNS search domains are local: the original operator's readback on a custom cluster domain (issue 18)", () => {
+    const domains = parseSearchDomains(
+      [
+        '# written by the kubelet',
+        'nameserver 10.96.0.10',
+        'search rhio.svc.k8s.example.org svc.k8s.example.org k8s.example.org',
+        'options ndots:5',
+      ].join('\n'),
+    )
+    assert.deepEqual(domains, [
+      'rhio.svc.k8s.example.org',
+      'svc.k8s.example.org',
+      'k8s.example.org',
+    ])
+    const operatorHost = 'rhio-service.rhio.svc.k8s.example.org:8080'
+    assert.ok(!hostAllowed(operatorHost, []), 'refused without the search domains')
+    assert.ok(hostAllowed(operatorHost, [], domains))
+    assert.ok(hostAllowed('10.244.1.7:8080', [], domains), "the kubelet's probe (Host: pod IP)")
+    for (const h of ['k8s.example.org.evil.example', 'evilk8s.example.org', 'example.org'])
+      assert.ok(!hostAllowed(h, [], domains), `${h} refused`)
+    // the last search line wins; single labels and junk are ignored
+    assert.deepEqual(parseSearchDomains('search a.example\nsearch lan b.example. bad/name\n'), [
+      'b.example',
+    ])
   })
 
   it('a request naming another host gets 421; event streams are limited per address', async () => {

@@ -59,9 +59,9 @@ describe('HTTP server', () => {
     assert.equal(rec.component, 'rhio:http')
   })
 
-  it('GET /health: 503 with the reasons while unhealthy, 200 once healthy', async () => {
+  it('GET /health?probe=ready: 503 with the reasons while unhealthy, 200 once healthy', async () => {
     await using f = await serve()
-    let res = await fetch(`${f.url}/health`)
+    let res = await fetch(`${f.url}/health?probe=ready`)
     assert.equal(res.status, 503)
     assert.equal(res.headers.get('content-type'), 'application/json')
     let body = (await res.json()) as { status: string; msg: string }
@@ -70,7 +70,7 @@ describe('HTTP server', () => {
 
     f.health.setNats({ status: 'Connected', server: 'x:1', lastError: null })
     f.health.setPublishedStream('A', 'a', { status: 'Active', lastError: null, lastCheckTime: 1 })
-    res = await fetch(`${f.url}/health`)
+    res = await fetch(`${f.url}/health?probe=ready`)
     assert.equal(res.status, 200)
     body = (await res.json()) as { status: string; msg: string }
     assert.equal(body.status, 'Running')
@@ -79,9 +79,11 @@ describe('HTTP server', () => {
 
   it('HEAD /health answers with the status and no body', async () => {
     await using f = await serve()
-    const res = await fetch(`${f.url}/health`, { method: 'HEAD' })
+    const res = await fetch(`${f.url}/health?probe=ready`, { method: 'HEAD' })
     assert.equal(res.status, 503)
     assert.equal(await res.text(), '')
+    const plain = await fetch(`${f.url}/health`, { method: 'HEAD' })
+    assert.equal(plain.status, 200)
   })
 
   it('GET /metrics: Prometheus text with the original metric names and process metrics', async () => {

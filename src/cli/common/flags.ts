@@ -9,6 +9,8 @@ export interface ConfigFlags {
   httpBindPort?: string
   privateKeyPath?: string
   logLevel?: string
+  /** `--strict-config`: unknown config keys are errors. */
+  strictConfig?: boolean
 }
 
 /** Loads the configuration with the flags as the highest-precedence source. */
@@ -23,6 +25,7 @@ export function loadFromFlags(flags: ConfigFlags, io: CliIO): LoadedConfig {
     },
     env: io.env,
     cwd: io.cwd,
+    strict: flags.strictConfig,
   })
 }
 
