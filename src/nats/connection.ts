@@ -15,6 +15,7 @@
 import {
   connect,
   nkeyAuthenticator,
+  PermissionViolationError,
   tokenAuthenticator,
   usernamePasswordAuthenticator,
   type Authenticator,
@@ -22,6 +23,7 @@ import {
   type NodeConnectionOptions,
 } from '@nats-io/transport-node'
 import type { Logger } from 'pino'
+
 import type { Config } from '../config/index.js'
 import { parseNatsEndpoints } from '../config/index.js'
 import { describeError } from '../errors/index.js'
@@ -69,6 +71,8 @@ export class NatsConnectionComponent implements Component {
   /** Reconnects of the client (nats.js asks before each dial). */
   private readonly reconnects: Backoff
   private nextDelay: number
+  /** A subscription to JetStream advisories was refused (logged once). */
+  private advisoriesRefused = false
   private state: NatsState
   private readonly listeners = new Listeners<NatsState>()
   private readonly waiters = new WaitQueue<null>()
@@ -224,6 +228,18 @@ export class NatsConnectionComponent implements Component {
           this.waiters.releaseWhere()
           break
         case 'error':
+          if (isOptionalSubscription(s.error)) {
+            // Stream leader-change advisories are optional: without them a
+            // leader change is noticed by missed heartbeats (seconds later).
+            if (!this.advisoriesRefused) {
+              this.advisoriesRefused = true
+              log.info(
+                { subject: s.error.subject },
+                'nats: leader-change advisories not permitted; leader changes are noticed by missed heartbeats instead',
+              )
+            }
+            break
+          }
           log.warn({ err: describeError(s.error) }, 'nats: server error')
           this.setState(this.state.status, describeError(s.error))
           break
@@ -265,4 +281,17 @@ export class NatsConnectionComponent implements Component {
       this.listeners.emit({ ...next })
     }
   }
+}
+
+/**
+ * A refused subscription rhio can do without: JetStream advisories
+ * (`$JS.EVENT.ADVISORY.…`, see nats/source.ts), which a narrowly permitted
+ * user may not read.
+ */
+function isOptionalSubscription(err: Error): err is Error & { subject: string } {
+  return (
+    err instanceof PermissionViolationError &&
+    err.operation === 'subscription' &&
+    err.subject.startsWith('$JS.EVENT.ADVISORY.')
+  )
 }
