@@ -27,6 +27,7 @@ export const KeyErrorCode = {
 export const NodeErrorCode = {
   START_FAILED: 'NODE_START_FAILED',
   HTTP_LISTEN_FAILED: 'HTTP_LISTEN_FAILED',
+  P2P_LISTEN_FAILED: 'P2P_LISTEN_FAILED',
 } as const
 
 /** JetStream source and sink (`src/nats/`). */

@@ -24,6 +24,7 @@ export function peersSection(peers: readonly PeerView[]): unknown[] {
     last_seen: p.lastSeen ?? null,
     last_error: p.lastError ?? null,
     banned_until: p.bannedUntil ?? null,
+    retry_at: p.retryAt ?? null,
   }))
 }
 

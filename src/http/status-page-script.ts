@@ -190,7 +190,8 @@ export const STATUS_PAGE_SCRIPT = `
     if (!Array.isArray(list)) return empty('Not reported by this node.');
     if (list.length === 0) return empty('No recent errors.');
     return table([{ label: 'when' }, { label: 'component' }, { label: 'message', cls: 'err' }], list.map(function (e) {
-      return [timeEl(e.time), el('span', 'mono', text(e.component)), text(e.message)];
+      var msg = text(e.message) + (num(e.count) !== null && e.count > 1 ? ' (\u00d7' + e.count + ')' : '');
+      return [timeEl(e.time), el('span', 'mono', text(e.component)), el('span', e.level === 'warn' ? 'warn' : 'err', msg)];
     }));
   }
 

@@ -152,6 +152,8 @@ export class RhioNode implements AsyncDisposable {
       const p2p = this.p2p.current
       return p2p && syncSection(p2p.sync.logStatus())
     })
+    // the recent WARN and ERROR lines of every component, newest first
+    this.health.provideSection('errors', () => logs.recent.list())
     this.components.push(
       this.http,
       this.nats,
@@ -201,11 +203,10 @@ export class RhioNode implements AsyncDisposable {
         await c.start(signal)
         this.started.push(c)
       } catch (err) {
-        this.log.error({ err: describeError(err), step: c.name }, `start: ${c.name} failed`)
+        // the caller reports the thrown error; its message carries the cause once
+        this.log.debug({ err: describeError(err), step: c.name }, `start: ${c.name} failed`)
         await this.stop()
-        throw new RhioError('NODE_START_FAILED', `cannot start ${c.name}: ${describeError(err)}`, {
-          cause: err,
-        })
+        throw new RhioError('NODE_START_FAILED', `cannot start ${c.name}`, { cause: err })
       }
     }
     this.phase = 'running'

@@ -13,6 +13,7 @@ import type { Registry } from 'prom-client'
 import type { Component } from '../component/index.js'
 import type { Config } from '../config/index.js'
 import { networkIdHash } from '../core/network-id.js'
+import { RhioError } from '../errors/index.js'
 import { Ed25519Verifier, type NodeIdentity } from '../identity/index.js'
 import { fileFrameStores } from '../log/file-frame-store.js'
 import { storedLogs } from '../log/file-layout.js'
@@ -42,6 +43,29 @@ export function knownPeers(config: Config): string[] {
     ...config.subscribe.s3_buckets.map((s) => s.public_key),
     ...config.access.allow_public_keys,
   ]
+}
+
+/**
+ * libp2p's error for a port in use is a paragraph about its transport
+ * manager with a stack trace inside; operators need the key and the port.
+ */
+function listenError(err: unknown, host: string, port: number): unknown {
+  const text = err instanceof Error ? err.message : String(err)
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`
+  if (/EADDRINUSE/.test(text)) {
+    return new RhioError(
+      'P2P_LISTEN_FAILED',
+      `cannot listen for p2p on ${where}: the port is in use (set another bind_port, or -p PORT)`,
+    )
+  }
+  const reason = /listen (E[A-Z]+[^\n]*)/.exec(text)?.[1]
+  if (reason !== undefined) {
+    return new RhioError(
+      'P2P_LISTEN_FAILED',
+      `cannot listen for p2p on ${where} (bind_host/bind_port, -p): ${reason}`,
+    )
+  }
+  return err
 }
 
 export class P2PComponent implements Component {
@@ -104,7 +128,12 @@ export class P2PComponent implements Component {
     })
     // Reopen what this node stored before, so it can serve it again at once.
     for (const info of await storedLogs(logsRoot)) await p2p.registry.open(info)
-    await p2p.start()
+    try {
+      await p2p.start()
+    } catch (err) {
+      await p2p.stop().catch(() => {})
+      throw listenError(err, config.bind_host, config.bind_port)
+    }
     this.p2p = p2p
     this.log.info(
       {

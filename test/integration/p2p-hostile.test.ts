@@ -127,15 +127,26 @@ test('nodes with different network ids exchange nothing', async () => {
   const log = await a.node.publish({ logId: LOG, kind: 'nats' }, ['t.>'])
   for (let i = 1; i <= 10; i++) log.append(natsEntry(i, 't.x'))
   await using b = await startTestNode({ staticNodes: [a.asStatic()] })
+  const connects: number[] = []
+  b.node.host.addEventListener('peer:connect', () => connects.push(Date.now()))
   const got = new CollectingConsumer()
   await b.node.subscribe({ author: a.key.publicKey, kind: 'nats', filters: ['>'] }, got)
-  await waitFor(
-    () => /network id|protocol/i.test(b.node.peers.get(a.key.publicKeyHex)?.lastError ?? ''),
-    {
-      timeout: 15_000,
-      message: 'b noticed the other network',
-    },
-  )
+  // both sides say what is wrong (issue 17): the peer uses another network id
+  for (const [side, peer] of [
+    [b, a],
+    [a, b],
+  ] as const) {
+    await waitFor(
+      () =>
+        /uses another network id/.test(side.node.peers.get(peer.key.publicKeyHex)?.lastError ?? ''),
+      { timeout: 15_000, message: 'the other network was named' },
+    )
+  }
+  // and b leaves a alone a while instead of reconnecting at once (it did several times a second)
+  assert.ok((b.node.peers.get(a.key.publicKeyHex)?.retryAt ?? 0) > Date.now(), 'b backs off')
+  await waitFor(() => connects.length >= 2, { timeout: 15_000, message: 'b tried again' })
+  const gap = (connects[1] ?? 0) - (connects[0] ?? 0)
+  assert.ok(gap >= 1_500, `b redialled after ${gap} ms, not after the 2 s backoff`)
   assert.equal(got.entries.length, 0)
   assert.equal(b.node.hello.get(a.key.publicKeyHex), undefined, 'no hello was exchanged')
   assert.equal(b.node.sync.status().length, 0, 'no sync session')
