@@ -63,8 +63,11 @@ function buildProgram(io: CliIO, setResult: (p: Promise<number> | number) => voi
 
   program
     .command('status')
-    .description('print the health of a running node; exit 0 healthy, 1 unhealthy, 3 unreachable')
+    .description(
+      'print the health of a running node (peers, lag, transfers, problems); exit 0 healthy, 1 a problem or no connected peer, 3 unreachable',
+    )
     .option('--url <URL>', 'base URL of the node (default http://127.0.0.1:<http_bind_port>)')
+    .option('--json', 'print the /health body and the problems as JSON')
     .addOption(configOption())
     .option('-b, --http-bind-port <PORT>', 'HTTP port of the node')
     .action((_flags: StatusFlags, cmd: Command) =>
