@@ -27,6 +27,7 @@ import { NatsConnectionComponent } from '../nats/connection.js'
 import { StreamCheckComponent } from '../nats/stream-check.js'
 import { BlobReplication } from '../replication/blobs.js'
 import { MessageReplication } from '../replication/messages.js'
+import { PublicationCheck } from '../replication/publication-check.js'
 import { P2PComponent } from './p2p-component.js'
 import { StateComponent } from './state-component.js'
 import { timeLimit } from '../util/abort.js'
@@ -154,6 +155,11 @@ export class RhioNode implements AsyncDisposable {
     })
     // the recent WARN and ERROR lines of every component, newest first
     this.health.provideSection('errors', () => logs.recent.list())
+    // warns about subscriptions their author does not publish (from the author's hellos)
+    new PublicationCheck(
+      { health: this.health, logger: logs.forComponent('rhio:subscribe') },
+      config,
+    ).watch((listener) => this.p2p.onHello(listener))
     this.components.push(
       this.http,
       this.nats,

@@ -20,6 +20,8 @@ import { storedLogs } from '../log/file-layout.js'
 import { libp2pComponentLogger, type LoggerFactory } from '../logging/index.js'
 import { announceMultiaddr } from '../p2p/endpoints.js'
 import type { StateStore } from '../state/state-store.js'
+import type { PeerHello } from '../sync/hello.js'
+import { Listeners } from '../util/listeners.js'
 import { P2PNode, p2pLimits } from './p2p-node.js'
 
 export interface P2PComponentComponents {
@@ -72,6 +74,7 @@ export class P2PComponent implements Component {
   readonly name = 'p2p'
   private p2p: P2PNode | undefined
   private readonly log: Logger
+  private readonly hellos = new Listeners<PeerHello>()
 
   constructor(
     private readonly components: P2PComponentComponents,
@@ -84,6 +87,11 @@ export class P2PComponent implements Component {
   get node(): P2PNode {
     if (!this.p2p) throw new Error('the p2p component has not started')
     return this.p2p
+  }
+
+  /** Every hello a peer says, from start on (listeners may be added before start). */
+  onHello(listener: (e: PeerHello) => void): () => void {
+    return this.hellos.add(listener)
   }
 
   /** The p2p node if it runs (for status). */
@@ -135,6 +143,7 @@ export class P2PComponent implements Component {
       throw listenError(err, config.bind_host, config.bind_port)
     }
     this.p2p = p2p
+    p2p.hello.onHello((e) => this.hellos.emit(e))
     this.log.info(
       {
         addresses: p2p.listenAddresses(),

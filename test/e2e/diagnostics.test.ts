@@ -106,4 +106,49 @@ describe('diagnostics of a running node (issue 17)', () => {
       message: 'bucket Active once created',
     })
   })
+
+  it('a subscription to a subject the author does not publish is reported once the author is known', async () => {
+    await using ns = await NatsServer.start()
+    const nc = await connect({ servers: ns.url })
+    try {
+      const jsm = await jetstreamManager(nc)
+      await jsm.streams.add({ name: 'out', subjects: ['orders.>'] })
+      await jsm.streams.add({ name: 'inbox', subjects: ['in.>', 'odrers.>'] })
+    } finally {
+      await nc.close()
+    }
+    await using author = await startRhio({
+      name: 'author',
+      config: {
+        nats: { endpoint: ns.url },
+        publish: { nats_subjects: [{ stream: 'out', subject: 'orders.>' }] },
+      },
+    })
+    await using reader = await startRhio({
+      name: 'reader',
+      config: {
+        nats: { endpoint: ns.url },
+        nodes: [await author.asNode()],
+        subscribe: {
+          nats_subjects: [{ stream: 'inbox', subject: 'odrers.>', public_key: author.publicKey }],
+        },
+      },
+    })
+    const body = await waitFor(
+      async () => {
+        const b = (await reader.health()).body
+        return /does not publish/.test(b.msg ?? '') ? b : undefined
+      },
+      { timeout: 20_000, message: 'the typo reported in /health' },
+    )
+    assert.match(
+      body.msg ?? '',
+      /subscribe\.nats_subjects\[0\]: author [0-9a-f]{8}… does not publish subject odrers\.> \(it publishes orders\.>\)/,
+    )
+    const warns = reader.logs().filter((l) => /does not publish/.test(l.msg))
+    assert.equal(warns.length, 1, reader.tail())
+    assert.ok(
+      (body.errors as Problem[]).some((e) => /does not publish subject odrers/.test(e.message)),
+    )
+  })
 })

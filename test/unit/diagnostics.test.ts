@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { mismatchReason } from '../../src/sync/hello.js'
+import { HealthModel } from '../../src/component/index.js'
+import { parseConfig } from '../../src/config/index.js'
+import { PublicationCheck, published } from '../../src/replication/publication-check.js'
+import { mismatchReason, type PeerHello } from '../../src/sync/hello.js'
 import { problemMessage, RecentProblems } from '../../src/logging/recent.js'
 import { RepeatThrottle } from '../../src/util/backoff.js'
 import { captureLogs } from '../helpers/logs.js'
@@ -87,5 +90,78 @@ describe('network id mismatch', () => {
     const r = mismatchReason('8970ddfb' + '0'.repeat(56), ['/ipfs/id/1.0.0'], ours)
     assert.equal(r.certain, false)
     assert.match(r.reason, /does not speak this network's protocols/)
+  })
+})
+
+describe('subscription to a name the author does not publish', () => {
+  const author = 'ab'.repeat(32)
+  const config = parseConfig({
+    subscribe: {
+      nats_subjects: [
+        { stream: 'in', subject: 'orders.>', public_key: author },
+        { stream: 'in', subject: 'odrers.>', public_key: author },
+      ],
+      s3_buckets: [{ remote_bucket: 'fiels', local_bucket: 'files', public_key: author }],
+    },
+  })
+  const hello = (holds: Array<{ kind: 'nats' | 'blobs'; filters: string[] }>): PeerHello => ({
+    peer: { id: author } as PeerHello['peer'],
+    hello: {
+      version: 1,
+      holds: holds.map((h) => ({ ...h, author: Buffer.from(author, 'hex') })),
+      wants: [],
+    },
+  })
+
+  it('is a problem in /health and one WARN once the author says what it publishes', () => {
+    const { logs, lines } = captureLogs()
+    const health = new HealthModel({ config, publicKeyHex: 'cd'.repeat(32), version: 't' })
+    const check = new PublicationCheck(
+      { health, logger: logs.forComponent('rhio:subscribe') },
+      config,
+    )
+    // the author's first hello holds nothing yet (still starting): no verdict
+    check.check(hello([]))
+    assert.ok(!health.reasons().some((r) => r.startsWith('subscribe.')))
+    for (let i = 0; i < 3; i++) {
+      check.check(
+        hello([
+          { kind: 'nats', filters: ['orders.>', 'stock.*'] },
+          { kind: 'blobs', filters: ['files'] },
+        ]),
+      )
+    }
+    const reasons = health.reasons().filter((r) => r.startsWith('subscribe.'))
+    assert.deepEqual(reasons, [
+      'subscribe.nats_subjects[1]: author abababab… does not publish subject odrers.> (it publishes orders.>, stock.*)',
+      'subscribe.s3_buckets[0]: author abababab… does not publish bucket fiels (it publishes files)',
+    ])
+    const warns = lines.filter((l) => l.level === 'warn')
+    assert.equal(warns.length, 2, 'once each, not at every hello')
+    // the author fixes its config: cleared
+    check.check(
+      hello([
+        { kind: 'nats', filters: ['orders.>', 'odrers.x'] },
+        { kind: 'blobs', filters: ['files', 'fiels'] },
+      ]),
+    )
+    assert.ok(!health.reasons().some((r) => r.startsWith('subscribe.')))
+  })
+
+  it('ignores hellos of other peers (forwarders hold only what they subscribed to)', () => {
+    const { logs } = captureLogs()
+    const health = new HealthModel({ config, publicKeyHex: 'cd'.repeat(32), version: 't' })
+    const check = new PublicationCheck({ health, logger: logs.forComponent('x') }, config)
+    const h = hello([{ kind: 'nats', filters: ['other.>'] }])
+    check.check({ ...h, peer: { id: 'ef'.repeat(32) } as PeerHello['peer'] })
+    assert.ok(!health.reasons().some((r) => r.startsWith('subscribe.')))
+  })
+
+  it('matches NATS filters by overlap and buckets by name', () => {
+    assert.equal(published('nats', ['a.>'], 'a.b.c'), true)
+    assert.equal(published('nats', ['a.*'], 'a.>'), true)
+    assert.equal(published('nats', ['a.b'], 'a.c'), false)
+    assert.equal(published('blobs', ['files'], 'files'), true)
+    assert.equal(published('blobs', ['files'], 'file'), false)
   })
 })
