@@ -3,8 +3,10 @@
  * `rhio client …` (the demo client).
  * Flags of the original rhio are kept: -c -p -b -k -l -h -V.
  */
-import { Command, CommanderError, Option } from 'commander'
+import type { Command } from 'commander'
+import { CommanderError, Option } from 'commander'
 import { RHIO_VERSION } from '../node/index.js'
+import { RhioCommand } from './common/command.js'
 import { EXIT } from './common/exit-codes.js'
 import { addClientCommand } from './client/command.js'
 import { demo, type DemoFlags } from './demo/demo.js'
@@ -21,7 +23,7 @@ const configOption = (): Option =>
   )
 
 function buildProgram(io: CliIO, setResult: (p: Promise<number> | number) => void): Command {
-  const program = new Command('rhio')
+  const program = new RhioCommand('rhio')
   program
     .description(
       'rhio: peer-to-peer replication of NATS JetStream subjects and S3 buckets between sites',

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import type { CliIO } from '../../src/cli/common/io.js'
 import { main } from '../../src/cli/program.js'
+import { editDistance, suggest } from '../../src/cli/common/suggest.js'
 import { healthProblems, renderHealth } from '../../src/cli/status.js'
 import { loadIdentity, NodeIdentity } from '../../src/identity/index.js'
 import { tempDir } from '../helpers/tmp.js'
@@ -286,6 +287,35 @@ describe('rhio status', () => {
     const r = io(dir.path)
     assert.equal(await main(argv('status'), r), 3)
     assert.match(r.stderr, new RegExp(`cannot reach rhio at http://127\\.0\\.0\\.1:${port}/health`))
+  })
+})
+
+describe('did you mean (issue 17)', () => {
+  it('suggests close commands and subcommands, exit 2', async () => {
+    await using dir = await tempDir()
+    const cases: Array<[string[], RegExp]> = [
+      [['stauts'], /unknown command 'stauts' \(did you mean status\?\)/],
+      [['keygne'], /unknown command 'keygne' \(did you mean keygen\?\)/],
+      [['client', 'publish', 'a', 'b'], /unknown command 'publish' \(did you mean pub\?\)/],
+      [['client', 'stram', 'ls'], /unknown command 'stram' \(did you mean stream\?\)/],
+      [['client', 'bucket', 'lst'], /unknown command 'lst' \(did you mean ls\?\)/],
+    ]
+    for (const [args, re] of cases) {
+      const r = io(dir.path)
+      assert.equal(await main(argv(...args), r), 2, args.join(' '))
+      assert.match(r.stderr, re)
+    }
+    const r = io(dir.path)
+    assert.equal(await main(argv('zzzzzz'), r), 2)
+    assert.match(r.stderr, /unknown command 'zzzzzz'\n/)
+  })
+
+  it('ranks by edit distance and prefixes', () => {
+    assert.deepEqual(suggest('stauts', ['status', 'keygen', 'client', 'demo']), ['status'])
+    assert.deepEqual(suggest('publish', ['pub', 'sub', 'put']), ['pub'])
+    assert.deepEqual(suggest('xyz', ['status', 'pub']), [])
+    assert.equal(editDistance('ab', 'ba'), 1)
+    assert.equal(editDistance('kitten', 'sitting'), 3)
   })
 })
 
