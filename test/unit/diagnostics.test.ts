@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict'
+import { readdir, readFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { describe, it } from 'node:test'
 import { HealthModel } from '../../src/component/index.js'
 import { parseConfig } from '../../src/config/index.js'
@@ -163,5 +166,26 @@ describe('subscription to a name the author does not publish', () => {
     assert.equal(published('nats', ['a.b'], 'a.c'), false)
     assert.equal(published('blobs', ['files'], 'files'), true)
     assert.equal(published('blobs', ['files'], 'file'), false)
+  })
+})
+
+describe('docs/CONFIG.md lists the log components', () => {
+  it('names every component the code logs under', async () => {
+    const root = join(dirname(fileURLToPath(import.meta.url)), '../../..')
+    const files = (await readdir(join(root, 'src'), { recursive: true })).filter((f) =>
+      f.endsWith('.ts'),
+    )
+    const used = new Set<string>()
+    for (const f of files) {
+      const text = await readFile(join(root, 'src', f), 'utf8')
+      for (const m of text.matchAll(/forComponent\('([a-z0-9:]+)'\)/g)) used.add(m[1] ?? '')
+    }
+    const doc = await readFile(join(root, 'docs/CONFIG.md'), 'utf8')
+    const para = doc.slice(doc.indexOf('Component names in logs:'))
+    const listed = new Set(
+      [...para.slice(0, para.indexOf('\n\n')).matchAll(/`(rhio[a-z0-9:]*)`/g)].map((m) => m[1]),
+    )
+    assert.ok(used.size >= 10, `found ${used.size} components`)
+    assert.deepEqual([...used].sort(), [...listed].sort())
   })
 })
