@@ -270,6 +270,11 @@ export const STATUS_PAGE_SCRIPT = `
     setTimeout(function () { if (!got) { es.close(); poll(); } }, 5000);
   }
 
+  // the state served with the page: shown at once, before the first event
+  var initial = $('initial-state');
+  if (initial) {
+    try { render(JSON.parse(initial.textContent)); live('', 'connecting\u2026'); } catch (e) { /* events will fill it */ }
+  }
   setInterval(tick, 1000);
   listen();
 })();

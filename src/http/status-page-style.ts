@@ -33,6 +33,8 @@ section { background: var(--card); border: 1px solid var(--line); border-radius:
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
+/* long multiaddrs, keys and errors wrap anywhere instead of widening the table past the screen */
+td { overflow-wrap: anywhere; }
 th { color: var(--muted); font-weight: 600; font-size: .8rem; white-space: nowrap; }
 tr:last-child td { border-bottom: none; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
