@@ -151,3 +151,22 @@ test('nodes with different network ids exchange nothing', async () => {
   assert.equal(b.node.hello.get(a.key.publicKeyHex), undefined, 'no hello was exchanged')
   assert.equal(b.node.sync.status().length, 0, 'no sync session')
 })
+
+test("a peer's error from before it connected is cleared by its first hello; last seen is now while connected (issue 17)", async () => {
+  await using a = await startTestNode()
+  await using b = await startTestNode({ staticNodes: [a.asStatic()] })
+  const id = a.key.publicKeyHex
+  await waitFor(() => b.node.hello.get(id) !== undefined, { message: 'a said hello to b' })
+  b.node.peers.setError(id, 'dial timeout (from before)')
+  b.node.peers.hangUp(id)
+  await waitFor(() => b.node.peers.get(id)?.connected === false, { message: 'disconnected' })
+  assert.equal(b.node.peers.get(id)?.lastError, 'dial timeout (from before)')
+  // the dialer reconnects; the first hello of the new connection clears the old error
+  await waitFor(() => b.node.peers.get(id)?.connected && b.node.hello.get(id) !== undefined, {
+    timeout: 15_000,
+    message: 'reconnected with a hello',
+  })
+  await waitFor(() => b.node.peers.get(id)?.lastError === undefined, { message: 'error cleared' })
+  const seen = b.node.peers.get(id)?.lastSeen ?? 0
+  assert.ok(Date.now() - seen < 1_000, `last seen ${Date.now() - seen} ms ago while connected`)
+})
