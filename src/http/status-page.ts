@@ -46,6 +46,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
 <ul id="problems" class="problems" hidden></ul>
 </header>
 <main>
+${section('traffic', 'Traffic')}
 ${section('peers', 'Peers')}
 ${section('streams', 'Streams')}
 ${section('buckets', 'Buckets')}

@@ -30,6 +30,7 @@ import { MessageReplication } from '../replication/messages.js'
 import { PublicationCheck } from '../replication/publication-check.js'
 import { P2PComponent } from './p2p-component.js'
 import { StateComponent } from './state-component.js'
+import { TrafficSampler } from './traffic.js'
 import { timeLimit } from '../util/abort.js'
 import { RHIO_VERSION } from './version.js'
 
@@ -75,6 +76,7 @@ export class RhioNode implements AsyncDisposable {
   readonly messages: MessageReplication
   readonly blobs: BlobReplication
   private readonly log: Logger
+  private readonly traffic: TrafficSampler
   private readonly components: Component[] = []
   private readonly started: Component[] = []
   private phase: Phase = 'new'
@@ -153,6 +155,9 @@ export class RhioNode implements AsyncDisposable {
       const p2p = this.p2p.current
       return p2p && syncSection(p2p.sync.logStatus())
     })
+    // messages and bytes in and out, with five minutes of history (the status page's charts)
+    this.traffic = new TrafficSampler(this.registry)
+    this.health.provideSection('traffic', () => this.traffic.section())
     // the recent WARN and ERROR lines of every component, newest first
     this.health.provideSection('errors', () => logs.recent.list())
     // warns about subscriptions their author does not publish (from the author's hellos)
@@ -216,6 +221,7 @@ export class RhioNode implements AsyncDisposable {
       }
     }
     this.phase = 'running'
+    this.traffic.start()
     this.log.info({ components: this.componentNames() }, 'rhio node running')
   }
 
@@ -231,6 +237,7 @@ export class RhioNode implements AsyncDisposable {
 
   private async doStop(deadlineMs: number): Promise<StopResult> {
     this.phase = 'stopping'
+    this.traffic.stop()
     const deadline = Date.now() + deadlineMs
     const failed: string[] = []
     // First pass: every component stops taking new work (errors surface in the second pass).

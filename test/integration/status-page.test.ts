@@ -303,6 +303,45 @@ describe('status page (GET /) in headless Chromium', () => {
     assert.deepEqual(problems, [])
   })
 
+  it('draws messages/s and bytes/s in and out, and a transfer speed and time left (issue 17)', async () => {
+    await using s = await site()
+    const t0 = now - 15_000
+    s.health.setSection('traffic', {
+      interval_ms: 5000,
+      history: [
+        { t: t0, messages_in: 0, messages_out: 0, bytes_in: 0, bytes_out: 0 },
+        { t: t0 + 5000, messages_in: 50, messages_out: 100, bytes_in: 5120, bytes_out: 0 },
+        { t: t0 + 10000, messages_in: 100, messages_out: 200, bytes_in: 10240, bytes_out: 10240 },
+      ],
+    })
+    s.health.setSection('transfers', [transfer(100)])
+    await using b = await launchBrowser()
+    const { page, problems } = await b.newPage({ viewport: { width: 1280, height: 800 } })
+    await page.goto(s.url)
+    await page.waitForFunction(() => document.getElementById('live')?.textContent === 'live')
+    const traffic = await text(page, 'traffic')
+    assert.match(traffic, /messagesin 10\/s · out 20\/s/)
+    assert.match(traffic, /bytesin 1\.0 KiB\/s · out 2\.0 KiB\/s/)
+    assert.match(traffic, /100 messages and 10 KiB received, 200 messages and 10 KiB served/)
+    const lines = await page.evaluate(() =>
+      [...document.querySelectorAll('#traffic svg polyline')].map(
+        (l) =>
+          (l as unknown as { getAttribute(n: string): string }).getAttribute('points').split(' ')
+            .length,
+      ),
+    )
+    assert.deepEqual(lines, [2, 2, 2, 2], 'in and out lines of both charts, one point per interval')
+    // the transfer advances: the page shows its speed and the time left
+    s.health.setSection('transfers', [transfer(400)])
+    await page.waitForFunction(() =>
+      / KiB\/s · \d+ s left| B\/s · \d+ s left/.test(
+        document.getElementById('transfers')?.textContent ?? '',
+      ),
+    )
+    assert.match(await text(page, 'transfers'), /40 % · 400 B of 1000 B · \d+ B\/s · \d+ s left/)
+    assert.deepEqual(problems, [])
+  })
+
   it('falls back to polling /health without EventSource', async () => {
     await using s = await site()
     s.health.setSection('transfers', [transfer(1)])

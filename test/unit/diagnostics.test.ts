@@ -3,7 +3,11 @@ import { readdir, readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, it } from 'node:test'
+import { Registry } from 'prom-client'
+import { BlobMetrics } from '../../src/blobs/metrics.js'
 import { HealthModel } from '../../src/component/index.js'
+import { TrafficSampler } from '../../src/node/traffic.js'
+import { SyncMetrics } from '../../src/sync/metrics.js'
 import { parseConfig } from '../../src/config/index.js'
 import { PublicationCheck, published } from '../../src/replication/publication-check.js'
 import { mismatchReason, type PeerHello } from '../../src/sync/hello.js'
@@ -187,5 +191,33 @@ describe('docs/CONFIG.md lists the log components', () => {
     )
     assert.ok(used.size >= 10, `found ${used.size} components`)
     assert.deepEqual([...used].sort(), [...listed].sort())
+  })
+})
+
+describe('traffic section (status page charts)', () => {
+  it('samples messages and bytes in and out from the counters, keeping a bounded history', async () => {
+    const registry = new Registry()
+    const sync = new SyncMetrics(registry)
+    const blobs = new BlobMetrics(registry)
+    const sampler = new TrafficSampler(registry, { points: 3 })
+    await sampler.sample()
+    sync.entriesReceived.inc({ kind: 'nats' }, 5)
+    sync.entriesReceived.inc({ kind: 'blobs' }, 7)
+    sync.entriesSent.inc({ kind: 'nats' }, 9)
+    sync.syncBytes.inc({ direction: 'in' }, 100)
+    sync.syncBytes.inc({ direction: 'out' }, 200)
+    blobs.bytes.inc({ direction: 'in' }, 1000)
+    await sampler.sample()
+    const h = sampler.section().history
+    assert.deepEqual(
+      h.map(({ t: _t, ...v }) => v),
+      [
+        { messages_in: 0, messages_out: 0, bytes_in: 0, bytes_out: 0 },
+        { messages_in: 5, messages_out: 9, bytes_in: 1100, bytes_out: 200 },
+      ],
+    )
+    await sampler.sample()
+    await sampler.sample()
+    assert.equal(sampler.section().history.length, 3)
   })
 })
