@@ -3,6 +3,7 @@
  * snake_case JSON, from the typed status of the p2p, sync and blob parts.
  * The status page and `rhio status` read these fields.
  */
+import type { OutboundStatus } from '../blobs/provider.js'
 import type { TransferStatus } from '../blobs/types.js'
 import type { PeerView } from '../p2p/peer-table.js'
 import type { LogStatus } from '../sync/sync-node.js'
@@ -54,5 +55,18 @@ export function transfersSection(transfers: readonly TransferStatus[]): unknown[
     state: t.state,
     started_at: t.startedAt,
     last_error: t.lastError,
+  }))
+}
+
+/** Objects this node sends to peers right now or sent within the last minute. */
+export function servingSection(outbound: readonly OutboundStatus[]): unknown[] {
+  return outbound.map((o) => ({
+    peer: o.peer,
+    bucket: o.bucket,
+    key: o.key,
+    size: o.size,
+    sent: o.sent,
+    started_at: o.startedAt,
+    last_at: o.lastAt,
   }))
 }

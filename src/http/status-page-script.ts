@@ -242,6 +242,22 @@ export const STATUS_PAGE_SCRIPT = `
     }));
   }
 
+  function serving(list) {
+    if (!Array.isArray(list)) return empty('Not reported by this node.');
+    if (list.length === 0) return empty('Nothing served to peers in the last minute.');
+    return table([{ label: 'object' }, { label: 'to' }, { label: 'progress', cls: 'progress' }, { label: 'started' },
+      { label: 'last sent' }], list.map(function (o) {
+      var size = num(o.size) || 0, sent = Math.min(num(o.sent) || 0, size);
+      var bar = el('progress');
+      bar.max = size > 0 ? size : 1;
+      bar.value = size > 0 ? sent : 1;
+      bar.setAttribute('data-serving', o.peer + '/' + o.bucket + '/' + o.key);
+      var pct = size > 0 ? Math.floor((sent / size) * 100) : 100;
+      return [stack(el('span', 'mono', o.key), o.bucket), keyEl(o.peer),
+        stack(bar, pct + ' % \\u00b7 ' + bytes(sent) + ' of ' + bytes(size)), timeEl(o.started_at), timeEl(o.last_at)];
+    }));
+  }
+
   function sync(v) {
     if (!Array.isArray(v)) return empty('Not reported by this node.');
     if (v.length === 0) return empty('No logs replicated yet.');
@@ -297,6 +313,8 @@ export const STATUS_PAGE_SCRIPT = `
     section('buckets', { stores: h.stores || {}, sync: h.sync }, buckets);
     section('transfers', h.transfers, transfers);
     count('transfers', Array.isArray(h.transfers) ? h.transfers.length : null);
+    section('serving', h.serving, serving);
+    count('serving', Array.isArray(h.serving) ? h.serving.length : null);
     section('sync', h.sync, sync);
     section('errors', h.errors, errors);
     count('errors', Array.isArray(h.errors) ? h.errors.length : null);

@@ -51,6 +51,7 @@ ${section('peers', 'Peers')}
 ${section('streams', 'Streams')}
 ${section('buckets', 'Buckets')}
 ${section('transfers', 'Blob transfers')}
+${section('serving', 'Serving to peers')}
 ${section('sync', 'Replication logs')}
 ${section('errors', 'Recent errors')}
 </main>

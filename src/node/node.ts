@@ -19,7 +19,12 @@ import { createMetrics, HealthModel, type Component, type RhioMetrics } from '..
 import type { Config } from '../config/index.js'
 import { networkIdHash } from '../core/network-id.js'
 import { describeError, RhioError } from '../errors/index.js'
-import { peersSection, syncSection, transfersSection } from '../http/health-sections.js'
+import {
+  peersSection,
+  servingSection,
+  syncSection,
+  transfersSection,
+} from '../http/health-sections.js'
 import { createHttpServer, type HttpServer } from '../http/server.js'
 import type { NodeIdentity } from '../identity/index.js'
 import type { Logger, LoggerFactory } from '../logging/index.js'
@@ -146,6 +151,10 @@ export class RhioNode implements AsyncDisposable {
     this.health.provideSection('transfers', () => {
       const t = this.blobs.status()
       return t && transfersSection(t)
+    })
+    this.health.provideSection('serving', () => {
+      const provider = this.blobs.provider
+      return provider && servingSection(provider.outbound())
     })
     this.health.provideSection('peers', () => {
       const p2p = this.p2p.current

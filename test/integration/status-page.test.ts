@@ -331,6 +331,25 @@ describe('status page (GET /) in headless Chromium', () => {
       ),
     )
     assert.deepEqual(lines, [2, 2, 2, 2], 'in and out lines of both charts, one point per interval')
+    // the publishing side: what it serves, to whom, how far
+    s.health.setSection('serving', [
+      {
+        peer: PEER,
+        bucket: 'outbox',
+        key: 'big.iso',
+        size: 4000,
+        sent: 1000,
+        started_at: now - 3_000,
+        last_at: now,
+      },
+    ])
+    await page.waitForFunction(() =>
+      /big\.iso/.test(document.getElementById('serving')?.textContent ?? ''),
+    )
+    const serving = await text(page, 'serving')
+    assert.match(serving, /b2b2b2b2…b2b2/)
+    assert.match(serving, /25 % · 1000 B of 3\.9 KiB/)
+    assert.match(serving, /\(1\)/)
     // the transfer advances: the page shows its speed and the time left
     s.health.setSection('transfers', [transfer(400)])
     await page.waitForFunction(() =>
