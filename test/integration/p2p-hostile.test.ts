@@ -157,10 +157,15 @@ test("a peer's error from before it connected is cleared by its first hello; las
   await using b = await startTestNode({ staticNodes: [a.asStatic()] })
   const id = a.key.publicKeyHex
   await waitFor(() => b.node.hello.get(id) !== undefined, { message: 'a said hello to b' })
+  // (the dialer reconnects within milliseconds: the error is read when the disconnect happens)
+  const atDisconnect: Array<string | undefined> = []
+  b.node.peers.onDisconnect((p) => {
+    if (p.id === id) atDisconnect.push(p.lastError)
+  })
   b.node.peers.setError(id, 'dial timeout (from before)')
   b.node.peers.hangUp(id)
-  await waitFor(() => b.node.peers.get(id)?.connected === false, { message: 'disconnected' })
-  assert.equal(b.node.peers.get(id)?.lastError, 'dial timeout (from before)')
+  await waitFor(() => atDisconnect.length > 0, { message: 'disconnected' })
+  assert.equal(atDisconnect[0], 'dial timeout (from before)')
   // the dialer reconnects; the first hello of the new connection clears the old error
   await waitFor(() => b.node.peers.get(id)?.connected && b.node.hello.get(id) !== undefined, {
     timeout: 15_000,
@@ -169,4 +174,21 @@ test("a peer's error from before it connected is cleared by its first hello; las
   await waitFor(() => b.node.peers.get(id)?.lastError === undefined, { message: 'error cleared' })
   const seen = b.node.peers.get(id)?.lastSeen ?? 0
   assert.ok(Date.now() - seen < 1_000, `last seen ${Date.now() - seen} ms ago while connected`)
+})
+
+test("a publishing node lists its own logs in its sync status (issue 17: 'No logs replicated yet')", async () => {
+  await using a = await startTestNode()
+  const log = await a.node.publish({ logId: LOG, kind: 'nats' }, ['t.>'])
+  for (let i = 1; i <= 3; i++) log.append(natsEntry(i, 't.x'))
+  const own = await waitFor(
+    () =>
+      a.node.sync
+        .logStatus()
+        .find((s) => s.author === a.key.publicKeyHex && s.logId === LOG && s.durable === 3),
+    { message: 'own log listed with its height' },
+  )
+  assert.deepEqual(
+    { kind: own.kind, height: own.height, head: own.head, lag: own.lag },
+    { kind: 'nats', height: 3, head: 3, lag: 0 },
+  )
 })
