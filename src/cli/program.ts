@@ -75,6 +75,10 @@ function buildProgram(io: CliIO, setResult: (p: Promise<number> | number) => voi
     )
     .option('--url <URL>', 'base URL of the node (default http://127.0.0.1:<http_bind_port>)')
     .option('--json', 'print the /health body and the problems as JSON')
+    .option(
+      '--health-only',
+      'exit by /health alone (container health checks: a node whose peers are down is not broken)',
+    )
     .addOption(configOption())
     .option('-b, --http-bind-port <PORT>', 'HTTP port of the node')
     .action((_flags: StatusFlags, cmd: Command) =>

@@ -15,6 +15,8 @@ export interface StatusFlags extends ConfigFlags {
   url?: string
   /** Print the /health body and the problems as JSON instead of tables. */
   json?: boolean
+  /** Exit by /health alone: no connected peer or a failed transfer is listed, not failed. */
+  healthOnly?: boolean
   /** Request timeout in ms (default 5000). */
   timeoutMs?: number
 }
@@ -244,5 +246,6 @@ export async function status(flags: StatusFlags, io: CliIO): Promise<number> {
     io.out(renderHealth(body, base))
     if (problems.length > 0) io.out(`\nPROBLEMS\n${problems.map((p) => `  ${p}\n`).join('')}`)
   }
-  return res.status === 200 && problems.length === 0 ? EXIT.OK : EXIT.FAILURE
+  const healthy = res.status === 200 && obj(body).status === 'Running'
+  return healthy && (flags.healthOnly === true || problems.length === 0) ? EXIT.OK : EXIT.FAILURE
 }

@@ -235,6 +235,15 @@ describe('rhio status', () => {
         '',
       ].join('\n'),
     )
+    // --health-only (the image's HEALTHCHECK): a running node without peers passes
+    {
+      await using lone = await fakeNode(200, { ...HEALTHY, peers: [] })
+      const h = io(dir.path)
+      assert.equal(await main(argv('status', '--url', lone.url), h), 1)
+      assert.match(h.stdout, /PROBLEMS\n {2}no connected peer/)
+      assert.equal(await main(argv('status', '--url', lone.url, '--health-only'), io(dir.path)), 0)
+    }
+    assert.equal(await main(argv('status', '--url', node.url, '--health-only'), io(dir.path)), 1)
     const j = io(dir.path)
     assert.equal(await main(argv('status', '--url', node.url, '--json'), j), 1)
     const parsed = JSON.parse(j.stdout) as { url: string; problems: string[]; health: unknown }
