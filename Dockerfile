@@ -55,6 +55,6 @@ EXPOSE 9102/tcp 8080/tcp
 # `rhio status` exits 0 healthy, 1 unhealthy, 3 unreachable; Docker reserves 2
 # and wants 1 for any failure.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 \
-  CMD ["sh", "-c", "node /app/dist/src/cli/main.js status -c /etc/rhio/config.yaml > /dev/null || exit 1"]
+  CMD ["sh", "-c", "node /app/dist/src/cli/main.js status -c /etc/rhio/config.yaml --health-only > /dev/null || exit 1"]
 ENTRYPOINT ["node", "/app/dist/src/cli/main.js"]
 CMD ["-c", "/etc/rhio/config.yaml"]

@@ -67,6 +67,22 @@ export interface BlobProviderInit {
 
 type SendOutcome = RequestResult | 'next-location'
 
+/** An object this node is sending to a peer (for /health `serving` and the status page). */
+export interface OutboundStatus {
+  peer: string
+  bucket: string
+  key: string
+  size: number
+  /** Response bytes sent for this object to this peer (data and proofs). */
+  sent: number
+  startedAt: number
+  lastAt: number
+}
+
+/** Objects shown as served: those sent to within this time, at most OUTBOUND_MAX. */
+export const OUTBOUND_RECENT_MS = 60_000
+export const OUTBOUND_MAX = 64
+
 export class BlobProvider {
   readonly protocol: string
   readonly #o: BlobProviderInit
@@ -78,6 +94,8 @@ export class BlobProvider {
   readonly #open = new Set<Promise<void>>()
   /** Response bytes sent (iroh-blobs bytes, without framing). */
   servedBytes = 0
+  /** Recently served objects by peer + bucket + key, oldest first. */
+  readonly #outbound = new Map<string, OutboundStatus>()
 
   constructor(init: BlobProviderInit) {
     this.#o = init
@@ -184,7 +202,7 @@ export class BlobProvider {
     this.#serving++
     try {
       for (const loc of this.#o.index.lookup(request.hash)) {
-        const outcome = await this.#send(framed, request.hash, loc, ranges, signal)
+        const outcome = await this.#send(framed, request.hash, loc, ranges, signal, peer)
         if (outcome !== 'next-location') return outcome
       }
     } finally {
@@ -201,9 +219,11 @@ export class BlobProvider {
     loc: BlobLocation,
     ranges: ChunkRanges,
     signal: AbortSignal,
+    peer: string,
   ): Promise<SendOutcome> {
     const { store, metrics } = this.#o
     let sent = 0
+    const out = this.#track(peer, loc)
     const readData = async function* (
       offset: number,
       length: number,
@@ -227,6 +247,8 @@ export class BlobProvider {
       })) {
         await framed.write(encodeDataFrame(piece), signal)
         sent += piece.length
+        out.sent += piece.length
+        out.lastAt = Date.now()
         this.servedBytes += piece.length
         metrics?.bytes.inc({ direction: 'out' }, piece.length)
       }
@@ -250,6 +272,41 @@ export class BlobProvider {
       await this.#sendError(framed, 'unavailable', 'local copy changed while sending', signal)
       return 'corrupt'
     }
+  }
+
+  /** The record of what this peer is being sent of this object (made, or moved to the end). */
+  #track(peer: string, loc: BlobLocation): OutboundStatus {
+    const id = `${peer}\u0000${loc.bucket}\u0000${loc.key}`
+    const now = Date.now()
+    const prev = this.#outbound.get(id)
+    this.#outbound.delete(id)
+    const fresh = !prev || now - prev.lastAt > OUTBOUND_RECENT_MS
+    const out: OutboundStatus = fresh
+      ? {
+          peer,
+          bucket: loc.bucket,
+          key: loc.key,
+          size: loc.size,
+          sent: 0,
+          startedAt: now,
+          lastAt: now,
+        }
+      : prev
+    this.#outbound.set(id, out)
+    for (const k of this.#outbound.keys()) {
+      if (this.#outbound.size <= OUTBOUND_MAX) break
+      this.#outbound.delete(k)
+    }
+    return out
+  }
+
+  /** Objects sent to peers within OUTBOUND_RECENT_MS, the most recent first. */
+  outbound(): OutboundStatus[] {
+    const since = Date.now() - OUTBOUND_RECENT_MS
+    return [...this.#outbound.values()]
+      .filter((o) => o.lastAt >= since)
+      .reverse()
+      .map((o) => ({ ...o }))
   }
 
   #invalidate(hash: BlobHash, loc: BlobLocation, error: RhioError): void {

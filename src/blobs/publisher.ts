@@ -19,7 +19,8 @@ import type { Logger } from 'pino'
 import { computeOutboard, hashToBase32, parseBlobHash } from '../bao/index.js'
 import { toHex } from '../core/codec.js'
 import { digest } from '../core/hash.js'
-import { describeError } from '../errors/index.js'
+import { describeError, hasCode } from '../errors/index.js'
+import { Backoff, RepeatThrottle } from '../util/backoff.js'
 import { pause, Wakeup } from '../util/abort.js'
 import type { AuthorLog } from '../log/author-log.js'
 import { blobLogId } from '../core/selector.js'
@@ -66,6 +67,9 @@ const readAll = async (body: AsyncIterable<Uint8Array>): Promise<Uint8Array> => 
   return Buffer.concat(parts)
 }
 
+/** A bucket that cannot be read is tried again after the poll interval, backing off to this. */
+export const PUBLISHER_RETRY_MAX_MS = 60_000
+
 export class BucketPublisher {
   private readonly known = new Map<string, Known>()
   private readonly abort = new AbortController()
@@ -73,8 +77,14 @@ export class BucketPublisher {
   private log: AuthorLog | undefined
   private readonly wakeup = new Wakeup()
   imported = 0
+  /** Consecutive failures to open or poll the bucket: the wait before the next try. */
+  private readonly failures: Backoff
+  private readonly throttle = new RepeatThrottle()
 
-  constructor(private readonly o: BucketPublisherInit) {}
+  constructor(private readonly o: BucketPublisherInit) {
+    const minMs = Math.min(o.pollIntervalMs, 5_000)
+    this.failures = new Backoff({ minMs, maxMs: Math.max(minMs, PUBLISHER_RETRY_MAX_MS) })
+  }
 
   private get stateKey(): string {
     return `blobs.log.${toHex(digest(new TextEncoder().encode(this.o.bucket))).slice(0, 32)}`
@@ -109,25 +119,36 @@ export class BucketPublisher {
       try {
         await this.open()
       } catch (err) {
-        this.report(err)
-        await this.sleep(Math.min(this.o.pollIntervalMs, 5000))
+        await this.sleep(this.report(err))
       }
     }
     while (!signal.aborted) {
       try {
         await this.poll()
+        this.failures.reset()
+        this.throttle.reset()
       } catch (err) {
         if (signal.aborted) return
-        this.report(err)
+        await this.sleep(this.report(err))
+        continue
       }
       await this.sleep(this.o.pollIntervalMs)
     }
   }
 
-  private report(err: unknown): void {
+  /**
+   * Shows the failure in /health and logs it (once, then at RepeatThrottle's
+   * intervals; waiting for NATS only at DEBUG); returns how long to wait
+   * before the next try (backing off from the poll interval to a minute).
+   */
+  private report(err: unknown): number {
     const msg = describeError(err)
     this.o.onStatus?.({ status: 'Inactive', lastError: msg, lastCheckTime: Date.now() })
-    this.o.logger.warn({ bucket: this.o.bucket, err: msg }, 'bucket not available; retrying')
+    const delay = this.failures.next()
+    const fields = { bucket: this.o.bucket, err: msg, retry_ms: delay }
+    if (hasCode(err, 'STATE_UNAVAILABLE')) this.o.logger.debug(fields, 'bucket waits for NATS')
+    else if (this.throttle.hit().log) this.o.logger.warn(fields, 'bucket not available; retrying')
+    return delay
   }
 
   private sleep(ms: number): Promise<void> {

@@ -28,6 +28,10 @@ import type { StateStore } from '../state/state-store.js'
 import { digest } from '../core/hash.js'
 import { decodeBaoMeta, encodeBaoMeta, type BaoMeta } from '../store/meta.js'
 import type { BlobIndex, TransferJob, Transfers } from './types.js'
+import { retry } from '../util/backoff.js'
+
+/** A subscribed bucket that could not be scanned at start is tried again: 1 s, doubling to 1 min. */
+export const RESUME_RETRY = { minMs: 1_000, maxMs: 60_000 }
 
 export interface BucketSubscription {
   remoteBucket: string
@@ -252,38 +256,52 @@ export class BucketSubscriber implements LogConsumer {
    * complete ones servable by this node.
    */
   async resume(): Promise<void> {
-    const { store } = this.o
     for (const t of this.o.subscriptions) {
       try {
-        for await (const info of store.list(t.localBucket, {
-          prefix: '.rhio/',
-          signal: this.abort.signal,
-        })) {
-          if (!info.key.endsWith('.rhio.json')) continue
-          const key = info.key.slice('.rhio/'.length, -'.rhio.json'.length)
-          const meta = await this.readMeta(t.localBucket, key)
-          if (
-            !meta ||
-            meta.public_key !== this.o.author ||
-            meta.remote_bucket_name !== t.remoteBucket
-          )
-            continue
-          const hash = parseBlobHash(meta.hash)
-          if (meta.complete) {
-            this.o.index.add(hash, { bucket: t.localBucket, key, size: meta.size })
-          } else {
-            await this.o.transfers.enqueue(
-              this.job(t, key, hash, meta.size, meta.seq ?? 0, meta.signature ?? '0'.repeat(128)),
-            )
-          }
-        }
+        await this.scan(t)
       } catch (err) {
+        // new objects arrive meanwhile; only resuming unfinished ones waits for the bucket
         this.o.logger.warn(
           { bucket: t.localBucket, err: describeError(err) },
-          'cannot scan subscribed bucket; retrying at restart',
+          'cannot scan subscribed bucket for unfinished transfers; retrying in the background',
+        )
+        void retry(() => this.scan(t), {
+          signal: this.abort.signal,
+          policy: RESUME_RETRY,
+          onError: (e, delayMs) =>
+            this.o.logger.debug(
+              { bucket: t.localBucket, err: describeError(e), retry_ms: delayMs },
+              'subscribed bucket scan failed again',
+            ),
+        }).then((done) => {
+          if (done) this.o.logger.info({ bucket: t.localBucket }, 'subscribed bucket scanned')
+        })
+      }
+    }
+  }
+
+  /** Resumes the bucket's incomplete objects and makes its complete ones servable. */
+  private async scan(t: BucketSubscription): Promise<true> {
+    const { store } = this.o
+    for await (const info of store.list(t.localBucket, {
+      prefix: '.rhio/',
+      signal: this.abort.signal,
+    })) {
+      if (!info.key.endsWith('.rhio.json')) continue
+      const key = info.key.slice('.rhio/'.length, -'.rhio.json'.length)
+      const meta = await this.readMeta(t.localBucket, key)
+      if (!meta || meta.public_key !== this.o.author || meta.remote_bucket_name !== t.remoteBucket)
+        continue
+      const hash = parseBlobHash(meta.hash)
+      if (meta.complete) {
+        this.o.index.add(hash, { bucket: t.localBucket, key, size: meta.size })
+      } else {
+        await this.o.transfers.enqueue(
+          this.job(t, key, hash, meta.size, meta.seq ?? 0, meta.signature ?? '0'.repeat(128)),
         )
       }
     }
+    return true
   }
 
   stop(): void {

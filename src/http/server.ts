@@ -75,7 +75,11 @@ export class HttpServer implements Component {
       handler: (_q, res, url) => this.health(res, url),
     })
     this.addRoute({ method: 'GET', path: '/metrics', handler: (_q, res) => this.metrics(res) })
-    this.addRoute({ method: 'GET', path: '/', handler: (_q, res) => serveStatusPage(res) })
+    this.addRoute({
+      method: 'GET',
+      path: '/',
+      handler: (_q, res) => serveStatusPage(res, opts.health.snapshot()),
+    })
     this.addRoute({
       method: 'GET',
       path: '/events',

@@ -182,6 +182,72 @@ export const STATUS_PAGE_SCRIPT = `
       { label: 'lag', cls: 'num' }, { label: 'checked' }, { label: 'last error', cls: 'err' }], rows);
   }
 
+  // Traffic: rates between successive samples of the totals, drawn as small SVG charts.
+  var SVG = 'http://www.w3.org/2000/svg';
+  function rates(history, field) {
+    var out = [];
+    for (var i = 1; i < history.length; i++) {
+      var a = history[i - 1], b = history[i], dt = (b.t - a.t) / 1000;
+      if (dt > 0 && num(a[field]) !== null && num(b[field]) !== null) out.push(Math.max(0, (b[field] - a[field]) / dt));
+    }
+    return out;
+  }
+  function perSecond(v, isBytes) {
+    if (v === null || v === undefined) return '\\u2014';
+    return isBytes ? bytes(Math.round(v)) + '/s' : (v < 10 ? v.toFixed(1) : String(Math.round(v))) + '/s';
+  }
+  function chart(title, inRates, outRates, isBytes) {
+    var box = el('div', 'chart');
+    var last = function (a) { return a.length ? a[a.length - 1] : null; };
+    box.appendChild(el('div', 'chart-title', title));
+    var legend = el('div', 'sub');
+    legend.appendChild(el('span', 'in', 'in ' + perSecond(last(inRates), isBytes)));
+    legend.appendChild(document.createTextNode(' \\u00b7 '));
+    legend.appendChild(el('span', 'out', 'out ' + perSecond(last(outRates), isBytes)));
+    box.appendChild(legend);
+    var w = 300, h = 60, max = Math.max.apply(null, [1].concat(inRates, outRates));
+    var svg = document.createElementNS(SVG, 'svg');
+    svg.setAttribute('viewBox', '0 0 ' + w + ' ' + h);
+    svg.setAttribute('preserveAspectRatio', 'none');
+    svg.setAttribute('role', 'img');
+    svg.setAttribute('aria-label', title);
+    [[inRates, 'in'], [outRates, 'out']].forEach(function (pair) {
+      var pts = pair[0], n = pts.length;
+      var line = document.createElementNS(SVG, 'polyline');
+      line.setAttribute('class', pair[1]);
+      line.setAttribute('points', pts.map(function (v, i) {
+        var x = n > 1 ? (i / (n - 1)) * w : w;
+        return x.toFixed(1) + ',' + (h - 2 - (v / max) * (h - 4)).toFixed(1);
+      }).join(' '));
+      svg.appendChild(line);
+    });
+    box.appendChild(svg);
+    return box;
+  }
+  function traffic(t) {
+    if (!t || !Array.isArray(t.history)) return empty('Not reported by this node.');
+    if (t.history.length < 2) return empty('Measuring\\u2026 (a sample every ' + Math.round((t.interval_ms || 5000) / 1000) + ' s)');
+    var h = t.history, first = h[0], last = h[h.length - 1];
+    var wrap = el('div', 'charts');
+    wrap.appendChild(chart('messages', rates(h, 'messages_in'), rates(h, 'messages_out'), false));
+    wrap.appendChild(chart('bytes', rates(h, 'bytes_in'), rates(h, 'bytes_out'), true));
+    wrap.appendChild(el('p', 'sub', 'since start: ' + last.messages_in + ' messages and ' + bytes(last.bytes_in) +
+      ' received, ' + last.messages_out + ' messages and ' + bytes(last.bytes_out) + ' served; charts cover the last ' +
+      Math.max(1, Math.round((last.t - first.t) / 60000)) + ' min'));
+    return wrap;
+  }
+
+  // Transfer speed and time left, from the progress seen at the previous update.
+  var seen = {};
+  function speed(t, done, size) {
+    var id = t.local_bucket + '/' + t.key, now = Date.now(), prev = seen[id];
+    if (!prev || done < prev.done) seen[id] = { done: done, t: now, rate: null };
+    else if (done > prev.done && now > prev.t) seen[id] = { done: done, t: now, rate: (done - prev.done) / ((now - prev.t) / 1000) };
+    var rate = seen[id].rate;
+    if (t.state !== 'downloading' || !rate) return '';
+    return ' \\u00b7 ' + bytes(Math.round(rate)) + '/s \\u00b7 ' + Math.ceil((size - done) / rate) + ' s left';
+  }
+
   var ORDER = { downloading: 0, completing: 1, queued: 2, failed: 3, done: 4 };
   function transfers(list) {
     if (!Array.isArray(list)) return empty('Not reported by this node.');
@@ -196,11 +262,27 @@ export const STATUS_PAGE_SCRIPT = `
       bar.value = size > 0 ? done : t.state === 'done' ? 1 : 0;
       bar.setAttribute('data-transfer', t.local_bucket + '/' + t.key);
       var pct = size > 0 ? Math.floor((done / size) * 100) : t.state === 'done' ? 100 : 0;
-      var prog = stack(bar, pct + ' % \\u00b7 ' + bytes(done) + ' of ' + bytes(size));
+      var prog = stack(bar, pct + ' % \\u00b7 ' + bytes(done) + ' of ' + bytes(size) + speed(t, done, size));
       var obj = stack(el('span', 'mono', t.key), t.local_bucket);
       if (isKey(t.hash)) obj.lastChild.textContent += ' \\u00b7 ' + t.hash.slice(0, 12);
       var from = t.via === 'relay' ? stack(keyEl(t.peer), 'via relay: bounded by its limits') : keyEl(t.peer);
       return [obj, pill(t.state), prog, from, timeEl(t.started_at), errCell(t.last_error)];
+    }));
+  }
+
+  function serving(list) {
+    if (!Array.isArray(list)) return empty('Not reported by this node.');
+    if (list.length === 0) return empty('Nothing served to peers in the last minute.');
+    return table([{ label: 'object' }, { label: 'to' }, { label: 'progress', cls: 'progress' }, { label: 'started' },
+      { label: 'last sent' }], list.map(function (o) {
+      var size = num(o.size) || 0, sent = Math.min(num(o.sent) || 0, size);
+      var bar = el('progress');
+      bar.max = size > 0 ? size : 1;
+      bar.value = size > 0 ? sent : 1;
+      bar.setAttribute('data-serving', o.peer + '/' + o.bucket + '/' + o.key);
+      var pct = size > 0 ? Math.floor((sent / size) * 100) : 100;
+      return [stack(el('span', 'mono', o.key), o.bucket), keyEl(o.peer),
+        stack(bar, pct + ' % \\u00b7 ' + bytes(sent) + ' of ' + bytes(size)), timeEl(o.started_at), timeEl(o.last_at)];
     }));
   }
 
@@ -218,7 +300,8 @@ export const STATUS_PAGE_SCRIPT = `
     if (!Array.isArray(list)) return empty('Not reported by this node.');
     if (list.length === 0) return empty('No recent errors.');
     return table([{ label: 'when' }, { label: 'component' }, { label: 'message', cls: 'err' }], list.map(function (e) {
-      return [timeEl(e.time), el('span', 'mono', text(e.component)), text(e.message)];
+      var msg = text(e.message) + (num(e.count) !== null && e.count > 1 ? ' (\u00d7' + e.count + ')' : '');
+      return [timeEl(e.time), el('span', 'mono', text(e.component)), el('span', e.level === 'warn' ? 'warn' : 'err', msg)];
     }));
   }
 
@@ -259,6 +342,7 @@ export const STATUS_PAGE_SCRIPT = `
     if (!h || typeof h !== 'object') return;
     lastData = Date.now();
     header(h);
+    section('traffic', h.traffic, traffic);
     section('peers', h.peers, peers);
     section('reachability', h.reachability, reach);
     count('peers', Array.isArray(h.peers) ? h.peers.filter(function (p) { return p && p.connected; }).length + ' connected' : null);
@@ -266,6 +350,8 @@ export const STATUS_PAGE_SCRIPT = `
     section('buckets', { stores: h.stores || {}, sync: h.sync }, buckets);
     section('transfers', h.transfers, transfers);
     count('transfers', Array.isArray(h.transfers) ? h.transfers.length : null);
+    section('serving', h.serving, serving);
+    count('serving', Array.isArray(h.serving) ? h.serving.length : null);
     section('sync', h.sync, sync);
     section('errors', h.errors, errors);
     count('errors', Array.isArray(h.errors) ? h.errors.length : null);
@@ -308,6 +394,11 @@ export const STATUS_PAGE_SCRIPT = `
     setTimeout(function () { if (!got) { es.close(); poll(); } }, 5000);
   }
 
+  // the state served with the page: shown at once, before the first event
+  var initial = $('initial-state');
+  if (initial) {
+    try { render(JSON.parse(initial.textContent)); live('', 'connecting\u2026'); } catch (e) { /* events will fill it */ }
+  }
   setInterval(tick, 1000);
   listen();
 })();

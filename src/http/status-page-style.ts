@@ -33,6 +33,8 @@ section { background: var(--card); border: 1px solid var(--line); border-radius:
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
+/* long multiaddrs, keys and errors wrap anywhere instead of widening the table past the screen */
+td { overflow-wrap: anywhere; }
 th { color: var(--muted); font-weight: 600; font-size: .8rem; white-space: nowrap; }
 tr:last-child td { border-bottom: none; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
@@ -50,6 +52,12 @@ td.err { color: var(--bad); overflow-wrap: anywhere; }
 progress { width: 100%; min-width: 120px; height: 14px; accent-color: var(--info); }
 .progress { min-width: 160px; }
 ul.addrs { margin: 0; padding: 0; list-style: none; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(240px, 1fr)); gap: 8px 16px; }
+.chart svg { width: 100%; height: 60px; border-bottom: 1px solid var(--line); }
+.chart polyline { fill: none; stroke-width: 1.5; vector-effect: non-scaling-stroke; }
+.chart polyline.in, .chart .in { stroke: var(--info); color: var(--info); }
+.chart polyline.out, .chart .out { stroke: var(--ok); color: var(--ok); }
+.chart-title { font-weight: 600; font-size: .9rem; }
 footer { color: var(--muted); font-size: .85rem; }
 footer a { color: var(--info); }
 @media (max-width: 700px) {

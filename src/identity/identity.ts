@@ -112,9 +112,9 @@ export function loadIdentity(opts: LoadIdentityOptions): NodeIdentity {
     if (code === 'ENOENT') {
       throw new RhioError(
         'KEY_NOT_FOUND',
-        `private key file ${opts.path} does not exist. Create one with ` +
-          `\`rhio keygen --out ${opts.path}\` (or set PRIVATE_KEY to 64 hex characters).`,
-        { cause: err },
+        // no cause: "ENOENT: no such file" would only repeat the message
+        `private key file ${opts.path} does not exist; create one with ` +
+          `\`rhio keygen --out ${opts.path}\` (or set PRIVATE_KEY to 64 hex characters)`,
       )
     }
     throw new RhioError('KEY_UNREADABLE', `cannot read private key file ${opts.path}`, {

@@ -9,6 +9,7 @@ import { pino, type DestinationStream, type Logger } from 'pino'
 import pretty from 'pino-pretty'
 import { RhioError } from '../errors/index.js'
 import { parseLogLevel, type LevelPolicy } from './levels.js'
+import { problemLevel, problemMessage, RecentProblems } from './recent.js'
 
 export type { Logger } from 'pino'
 export type LogFormat = 'json' | 'pretty'
@@ -36,6 +37,8 @@ export interface LoggerFactoryOptions {
 export class LoggerFactory {
   /** The node's own logger (component `rhio`). */
   readonly root: Logger
+  /** Every WARN and ERROR logged through this factory, recent ones (for /health `errors[]`). */
+  readonly recent = new RecentProblems()
   private readonly base: Logger
   private readonly policy: LevelPolicy
   private readonly children = new Map<string, Logger>()
@@ -59,11 +62,27 @@ export class LoggerFactory {
             messageFormat: '{if component}[{component}] {end}{msg}',
           })
         : pino.destination({ dest: 1, sync: true }))
+    const recent = this.recent
     this.base = pino(
       {
         level: this.policy.levelFor('rhio'),
         base: { pid: process.pid },
         formatters: { level: (label) => ({ level: label }) },
+        hooks: {
+          logMethod(args, method, level) {
+            const lvl = problemLevel(level)
+            if (lvl) {
+              const component = (this.bindings() as { component?: unknown }).component
+              recent.add({
+                time: Date.now(),
+                level: lvl,
+                component: typeof component === 'string' ? component : 'rhio',
+                message: problemMessage(args),
+              })
+            }
+            method.apply(this, args)
+          },
+        },
       },
       dest,
     )

@@ -1,11 +1,14 @@
 /**
  * The node's one connection to its local NATS server.
  *
- * rhio starts while NATS is down: the connection is made in the background
- * (`waitOnFirstConnect`), retried forever (`maxReconnectAttempts: -1`) with a
- * jittered exponential backoff capped at 5 s, for every auth method alike
- * (username/password, token, nkey seed — the original lost its reconnect
- * options for nkey and token). State changes go to the HealthModel and the log.
+ * rhio starts while NATS is down: the first connection is made in the
+ * background, retried by connectLoop with a jittered exponential backoff
+ * capped at 5 s (each failure fills `last_error`; the log says so at once and
+ * then at RepeatThrottle's intervals, not at every try). Once connected, the
+ * client reconnects by itself forever (`maxReconnectAttempts: -1`) with the
+ * same backoff, for every auth method alike (username/password, token, nkey
+ * seed — the original lost its reconnect options for nkey and token). State
+ * changes go to the HealthModel and the log.
  *
  * Other components wait for `connected()` and take `connection`. If the client
  * ever closes for good (e.g. repeated authorization failures), a new
@@ -29,7 +32,7 @@ import { parseNatsEndpoints } from '../config/index.js'
 import { describeError } from '../errors/index.js'
 import type { Component, HealthModel, NatsState, NatsStatus } from '../component/index.js'
 import { sleep } from '../util/abort.js'
-import { Backoff } from '../util/backoff.js'
+import { Backoff, RepeatThrottle } from '../util/backoff.js'
 import { Listeners } from '../util/listeners.js'
 import { WaitQueue } from '../util/wait-queue.js'
 
@@ -149,7 +152,8 @@ export class NatsConnectionComponent implements Component {
       servers: this.servers,
       name: this.init.name ?? 'rhio',
       maxReconnectAttempts: -1,
-      waitOnFirstConnect: true,
+      // a first connect that fails rejects, so connectLoop can report why and retry
+      waitOnFirstConnect: false,
       timeout: NATS_CONNECT_TIMEOUT_MS,
       pingInterval: NATS_PING_INTERVAL_MS,
       maxPingOut: 3,
@@ -170,6 +174,7 @@ export class NatsConnectionComponent implements Component {
 
   private async connectLoop(signal: AbortSignal): Promise<void> {
     const failures = new Backoff(this.policy())
+    const throttle = new RepeatThrottle()
     while (!signal.aborted) {
       this.setState('Connecting', this.state.lastError)
       try {
@@ -183,7 +188,18 @@ export class NatsConnectionComponent implements Component {
       } catch (err) {
         if (signal.aborted) return
         const msg = describeError(err)
-        this.init.logger.warn({ err: msg, servers: this.servers }, 'nats: cannot connect')
+        const { log, suppressed } = throttle.hit()
+        if (log) {
+          this.init.logger.warn(
+            {
+              err: msg,
+              servers: this.servers,
+              attempts: failures.attempts + 1,
+              ...(suppressed > 0 ? { failures_since_last_report: suppressed } : {}),
+            },
+            'nats: cannot connect; retrying in the background',
+          )
+        }
         this.setState('Connecting', msg)
         try {
           await sleep(failures.next(), signal)

@@ -22,6 +22,7 @@ import { describeError, RhioError } from '../errors/index.js'
 import {
   peersSection,
   reachabilitySection,
+  servingSection,
   syncSection,
   transfersSection,
 } from '../http/health-sections.js'
@@ -33,8 +34,10 @@ import { NatsConnectionComponent } from '../nats/connection.js'
 import { StreamCheckComponent } from '../nats/stream-check.js'
 import { BlobReplication } from '../replication/blobs.js'
 import { MessageReplication } from '../replication/messages.js'
+import { PublicationCheck } from '../replication/publication-check.js'
 import { P2PComponent } from './p2p-component.js'
 import { StateComponent } from './state-component.js'
+import { TrafficSampler } from './traffic.js'
 import { timeLimit } from '../util/abort.js'
 import { RHIO_VERSION } from './version.js'
 
@@ -82,6 +85,7 @@ export class RhioNode implements AsyncDisposable {
   readonly messages: MessageReplication
   readonly blobs: BlobReplication
   private readonly log: Logger
+  private readonly traffic: TrafficSampler
   private readonly components: Component[] = []
   private readonly started: Component[] = []
   private phase: Phase = 'new'
@@ -160,6 +164,10 @@ export class RhioNode implements AsyncDisposable {
         })
       )
     })
+    this.health.provideSection('serving', () => {
+      const provider = this.blobs.provider
+      return provider && servingSection(provider.outbound())
+    })
     this.health.provideSection('peers', () => {
       const p2p = this.p2p.current
       return p2p && peersSection(p2p.peers.list(), (p) => p2p.path(p))
@@ -174,6 +182,16 @@ export class RhioNode implements AsyncDisposable {
       const p2p = this.p2p.current
       return p2p && syncSection(p2p.sync.logStatus())
     })
+    // messages and bytes in and out, with five minutes of history (the status page's charts)
+    this.traffic = new TrafficSampler(this.registry)
+    this.health.provideSection('traffic', () => this.traffic.section())
+    // the recent WARN and ERROR lines of every component, newest first
+    this.health.provideSection('errors', () => logs.recent.list())
+    // warns about subscriptions their author does not publish (from the author's hellos)
+    new PublicationCheck(
+      { health: this.health, logger: logs.forComponent('rhio:subscribe') },
+      config,
+    ).watch((listener) => this.p2p.onHello(listener))
     this.components.push(
       this.http,
       this.nats,
@@ -223,14 +241,14 @@ export class RhioNode implements AsyncDisposable {
         await c.start(signal)
         this.started.push(c)
       } catch (err) {
-        this.log.error({ err: describeError(err), step: c.name }, `start: ${c.name} failed`)
+        // the caller reports the thrown error; its message carries the cause once
+        this.log.debug({ err: describeError(err), step: c.name }, `start: ${c.name} failed`)
         await this.stop()
-        throw new RhioError('NODE_START_FAILED', `cannot start ${c.name}: ${describeError(err)}`, {
-          cause: err,
-        })
+        throw new RhioError('NODE_START_FAILED', `cannot start ${c.name}`, { cause: err })
       }
     }
     this.phase = 'running'
+    this.traffic.start()
     this.log.info({ components: this.componentNames() }, 'rhio node running')
   }
 
@@ -246,6 +264,7 @@ export class RhioNode implements AsyncDisposable {
 
   private async doStop(deadlineMs: number): Promise<StopResult> {
     this.phase = 'stopping'
+    this.traffic.stop()
     const deadline = Date.now() + deadlineMs
     const failed: string[] = []
     // First pass: every component stops taking new work (errors surface in the second pass).

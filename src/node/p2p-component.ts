@@ -21,6 +21,8 @@ import { libp2pComponentLogger, type LoggerFactory } from '../logging/index.js'
 import { announceMultiaddr } from '../p2p/endpoints.js'
 import { relayOptions } from '../p2p/relay.js'
 import type { StateStore } from '../state/state-store.js'
+import type { PeerHello } from '../sync/hello.js'
+import { Listeners } from '../util/listeners.js'
 import { P2PNode, p2pLimits } from './p2p-node.js'
 
 export interface P2PComponentComponents {
@@ -46,10 +48,34 @@ export function knownPeers(config: Config): string[] {
   ]
 }
 
+/**
+ * libp2p's error for a port in use is a paragraph about its transport
+ * manager with a stack trace inside; operators need the key and the port.
+ */
+function listenError(err: unknown, host: string, port: number): unknown {
+  const text = err instanceof Error ? err.message : String(err)
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`
+  if (addressInUse(err)) {
+    return new RhioError(
+      'P2P_LISTEN_FAILED',
+      `cannot listen for p2p on ${where}: the port is in use (set another bind_port, or -p PORT)`,
+    )
+  }
+  const reason = /listen (E[A-Z]+[^\n]*)/.exec(text)?.[1]
+  if (reason !== undefined) {
+    return new RhioError(
+      'P2P_LISTEN_FAILED',
+      `cannot listen for p2p on ${where} (bind_host/bind_port, -p): ${reason}`,
+    )
+  }
+  return err
+}
+
 export class P2PComponent implements Component {
   readonly name = 'p2p'
   private p2p: P2PNode | undefined
   private readonly log: Logger
+  private readonly hellos = new Listeners<PeerHello>()
 
   constructor(
     private readonly components: P2PComponentComponents,
@@ -62,6 +88,11 @@ export class P2PComponent implements Component {
   get node(): P2PNode {
     if (!this.p2p) throw new Error('the p2p component has not started')
     return this.p2p
+  }
+
+  /** Every hello a peer says, from start on (listeners may be added before start). */
+  onHello(listener: (e: PeerHello) => void): () => void {
+    return this.hellos.add(listener)
   }
 
   /** The p2p node if it runs (for status). */
@@ -115,16 +146,11 @@ export class P2PComponent implements Component {
     } catch (err) {
       // The original (QUIC) fell back to a random port; here peers dial the
       // configured one (their nodes[].endpoints), so a busy port is an error.
-      if (!addressInUse(err)) throw err
-      await p2p.stop().catch(() => undefined)
-      throw new RhioError(
-        'P2P_LISTEN_FAILED',
-        `p2p port ${config.bind_port} on ${config.bind_host} is in use (bind_port, -p/--bind-port): ` +
-          'free it or choose another port; peers reach this node at the port in their nodes[].endpoints',
-        { cause: err },
-      )
+      await p2p.stop().catch(() => {})
+      throw listenError(err, config.bind_host, config.bind_port)
     }
     this.p2p = p2p
+    p2p.hello.onHello((e) => this.hellos.emit(e))
     this.log.info(
       {
         addresses: p2p.listenAddresses(),

@@ -98,17 +98,34 @@ export class StaticDialer {
     const signal = this.abort.signal
     const backoff = new Backoff(DIAL_RETRY)
     const id = node.publicKey
+    /** When this loop's last dial connected (undefined: not connected by it since). */
+    let dialedAt: number | undefined
     while (!signal.aborted) {
       const peer = peers.get(id)
       if (!peer) return
+      if (!peer.connected && dialedAt !== undefined) {
+        // a connection that ended before the peer said hello is a failed attempt, so a
+        // peer that accepts and then hangs up is not redialled in a tight loop
+        const worked = peers.workedSince(id, dialedAt)
+        dialedAt = undefined
+        if (worked) backoff.reset()
+        else await wakeup.sleep(backoff.next(), signal).catch(() => {})
+        continue
+      }
       if (peer.connected || penalties.isBanned(id)) {
         await wakeup.sleep(this.init.queryIntervalMs, signal).catch(() => {})
         continue
+      }
+      if (peer.retryAt !== undefined) {
+        // it connected but cannot work with this node (another network id): leave it alone a while
+        await wakeup.sleep(peer.retryAt - Date.now(), signal).catch(() => {})
+        if (peers.get(id)?.retryAt !== undefined) continue
       }
       const { addrs, errors } = await resolveEndpoints(node.endpoints, peer.peerId, resolver)
       if (errors.length) peers.setError(id, errors.join('; '))
       if (this.init.throughRelays) addrs.push(...(await relayedAddresses(host, peer.peerId)))
       let connected = false
+      const attemptAt = Date.now()
       for (const addr of addrs) {
         if (signal.aborted) return
         try {
@@ -120,7 +137,7 @@ export class StaticDialer {
         }
       }
       if (connected) {
-        backoff.reset()
+        dialedAt = attemptAt
         continue
       }
       const delay = Math.min(backoff.next(), this.init.queryIntervalMs)

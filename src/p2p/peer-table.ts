@@ -10,6 +10,7 @@
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { fromHex, toHex } from '../core/codec.js'
+import { backoffDelay } from '../util/backoff.js'
 import { Listeners } from '../util/listeners.js'
 import { peerIdFromRhioKey, peerPublicKey } from './host.js'
 import type { PeerMetrics } from './metrics.js'
@@ -32,9 +33,31 @@ export interface PeerView {
   lastSeen?: number
   lastError?: string
   bannedUntil?: number
+  /** Set while the peer cannot work with this node (e.g. another network id): no dial before. */
+  retryAt?: number
 }
 
-type PeerState = Omit<PeerView, 'bannedUntil'>
+type PeerState = Omit<PeerView, 'bannedUntil' | 'retryAt'> & {
+  mismatch?: Mismatch
+  /** When the peer last started working with this node (its first hello of a connection). */
+  workedAt?: number
+}
+
+interface Mismatch {
+  reason: string
+  /** Times it was seen since the peer last worked. */
+  count: number
+  retryAt: number
+}
+
+/**
+ * How long a peer that connects but cannot work with this node (another
+ * network id, another protocol version) is left alone: 2 s, doubling to 5 min.
+ * Reconnecting at once made two misconfigured sites log hundreds of lines a
+ * minute; a fixed config is picked up at the latest 5 min later, at once when
+ * the fixed peer dials this node.
+ */
+export const MISMATCH_RETRY = { minMs: 2_000, maxMs: 5 * 60_000 }
 
 /** Disconnected peers that are not configured, kept for /health (the oldest goes first). */
 export const MAX_GONE_PEERS = 64
@@ -137,6 +160,44 @@ export class PeerTable {
     if (p) p.lastError = error
   }
 
+  /**
+   * Records that the peer connected but cannot work with this node, and why.
+   * Returns how often this reason was seen in a row since the peer last
+   * worked (1: the first time; log it then, not at every reconnect). The
+   * dialer waits until `retryAt` before dialling it again.
+   */
+  mismatch(id: string, reason: string): number {
+    const p = this.peers.get(id)
+    if (!p) return 0
+    const first = p.mismatch?.reason !== reason
+    const count = first ? 0 : (p.mismatch?.count ?? 0)
+    p.mismatch = {
+      reason,
+      count: count + 1,
+      retryAt: Date.now() + backoffDelay(MISMATCH_RETRY, count),
+    }
+    p.lastError = reason
+    return count + 1
+  }
+
+  /**
+   * The peer works with this node (it said a hello this node understands):
+   * forget an earlier mismatch and the error left from before it connected.
+   */
+  working(id: string): void {
+    const p = this.peers.get(id)
+    if (!p) return
+    delete p.mismatch
+    delete p.lastError
+    p.lastSeen = Date.now()
+    p.workedAt = p.lastSeen
+  }
+
+  /** Whether the peer worked with this node (said hello) at or after `since`. */
+  workedSince(id: string, since: number): boolean {
+    return (this.peers.get(id)?.workedAt ?? -1) >= since
+  }
+
   /** Closes every connection to the peer. */
   hangUp(id: string | PeerId): void {
     const peerId = typeof id === 'string' ? this.peers.get(id)?.peerId : id
@@ -153,10 +214,13 @@ export class PeerTable {
       addresses: p.addresses,
     }
     if (p.connectedSince !== undefined) v.connectedSince = p.connectedSince
-    if (p.lastSeen !== undefined) v.lastSeen = p.lastSeen
+    // a connected peer answers libp2p's keep-alive: it is seen now
+    const seen = p.connected ? Date.now() : p.lastSeen
+    if (seen !== undefined) v.lastSeen = seen
     if (p.lastError !== undefined) v.lastError = p.lastError
     const banned = this.components.penalties.bannedUntil(p.id)
     if (banned !== undefined) v.bannedUntil = banned
+    if (p.mismatch && p.mismatch.retryAt > Date.now()) v.retryAt = p.mismatch.retryAt
     return v
   }
 

@@ -11,10 +11,10 @@ import type { Registry } from 'prom-client'
 import type { Component, HealthModel, RhioMetrics } from '../component/index.js'
 import type { Config } from '../config/index.js'
 import { fromHex } from '../core/codec.js'
-import { describeError } from '../errors/index.js'
+import { describeError, hasCode } from '../errors/index.js'
 import type { LoggerFactory } from '../logging/index.js'
 import type { NatsConnectionComponent } from '../nats/connection.js'
-import { retry } from '../util/backoff.js'
+import { RepeatThrottle, retry } from '../util/backoff.js'
 import { MessageMetrics } from './metrics.js'
 import { NatsPublisher } from './nats-publisher.js'
 import { NatsSubscriber } from './nats-subscriber.js'
@@ -188,17 +188,26 @@ export class MessageReplication implements Component {
   }
 }
 
-/** Retries `fn` with backoff until it succeeds or `signal` aborts, logging each wait. */
+/**
+ * Retries `fn` with backoff until it succeeds or `signal` aborts. Waiting for
+ * NATS (STATE_UNAVAILABLE: the state store is not connected yet) is normal at
+ * start and NATS reports its own trouble, so it is logged at DEBUG; anything
+ * else at WARN, once and then at RepeatThrottle's intervals.
+ */
 export async function retrySetup(
   fn: () => Promise<unknown>,
   signal: AbortSignal,
   log: Logger,
   what: string,
 ): Promise<void> {
+  const throttle = new RepeatThrottle()
   await retry(fn, {
     signal,
     policy: SETUP_RETRY,
-    onError: (err, delayMs) =>
-      log.warn({ err: describeError(err), retry_ms: delayMs }, `${what} waiting`),
+    onError: (err, delayMs) => {
+      const fields = { err: describeError(err), retry_ms: delayMs }
+      if (hasCode(err, 'STATE_UNAVAILABLE')) log.debug(fields, `${what} waits for NATS`)
+      else if (throttle.hit().log) log.warn(fields, `${what} waiting`)
+    },
   })
 }

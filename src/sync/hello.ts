@@ -31,6 +31,8 @@ export const HELLO_STREAMS = 2
  */
 export const HELLO_BURST = 64
 export const HELLO_REFILL_MS = 500
+/** How long a peer that does not speak this network's hello is given to announce what it speaks. */
+export const IDENTIFY_WAIT_MS = 2_000
 /** Opening the hello stream to a connected peer. */
 const OPEN_TIMEOUT_MS = 10_000
 
@@ -223,14 +225,58 @@ export class HelloService {
     } catch (err) {
       if (this.abort.signal.aborted) return
       const msg = describeError(err)
-      peers.setError(p.id, msg)
       if (/protocol selection failed|not supported|UnsupportedProtocol/i.test(msg)) {
-        logger.warn({ peer: p.id }, 'peer does not speak this network id; closing the connection')
-        peers.hangUp(p.id)
+        await this.refuse(p)
       } else {
+        peers.setError(p.id, msg)
         logger.debug({ peer: p.id, err: msg }, 'hello stream failed')
       }
     }
+  }
+
+  /**
+   * The peer does not speak this network's hello: says why (from the
+   * protocols it announced through identify, waited for briefly so that both
+   * sides learn them before either hangs up), logs it once, closes the
+   * connection and leaves the peer alone a while (PeerTable.mismatch).
+   */
+  private async refuse(p: PeerView): Promise<void> {
+    const { peers, logger } = this.components
+    const protocols = await this.announcedProtocols(p)
+    const { reason, certain } = mismatchReason(p.id, protocols, this.proto)
+    // A peer that is still starting announces no rhio protocol yet: that is said only if it lasts.
+    if (peers.mismatch(p.id, reason) === (certain ? 1 : 2)) {
+      logger.warn(
+        { peer: p.id, protocols: protocols.filter((x) => x.startsWith('/rhio/')) },
+        reason,
+      )
+    } else {
+      logger.debug({ peer: p.id }, reason)
+    }
+    peers.hangUp(p.id)
+  }
+
+  /** What the peer announced through identify (waits up to IDENTIFY_WAIT_MS for it). */
+  private async announcedProtocols(p: PeerView): Promise<string[]> {
+    const { host } = this.components
+    const known = async (): Promise<string[]> =>
+      (await host.peerStore.get(p.peerId).catch(() => undefined))?.protocols ?? []
+    const now = await known()
+    if (now.length > 0) return now
+    return await new Promise<string[]>((resolve) => {
+      const done = (list: string[]): void => {
+        clearTimeout(timer)
+        host.removeEventListener('peer:identify', onIdentify)
+        resolve(list)
+      }
+      const onIdentify = (
+        e: CustomEvent<{ peerId: PeerView['peerId']; protocols: string[] }>,
+      ): void => {
+        if (e.detail.peerId.equals(p.peerId)) done(e.detail.protocols)
+      }
+      const timer = setTimeout(() => void known().then(done), IDENTIFY_WAIT_MS)
+      host.addEventListener('peer:identify', onIdentify)
+    })
   }
 
   /** Our hello stream only sends: anything the peer writes to it is bad input. */
@@ -316,11 +362,40 @@ export class HelloService {
       this.components.peers.setError(id, msg)
       return true
     }
+    // the first hello of this connection: the peer works with this node
+    if (c.hello === undefined) this.components.peers.working(id)
+    else this.components.peers.touch(id)
     c.hello = hello
-    this.components.peers.touch(id)
     this.hellos.emit({ peer: { ...peer, lastSeen: Date.now() }, hello })
     return true
   }
 }
 
 export type { Hello }
+
+/**
+ * Why a connected peer does not answer this node's hello protocol, from the
+ * protocols it announced: another network id (its hello has another hash;
+ * `certain`), or no rhio protocol of this network (another rhio version, or a
+ * node still starting).
+ */
+export function mismatchReason(
+  peer: string,
+  protocols: readonly string[],
+  ours: string,
+): { reason: string; certain: boolean } {
+  const who = `peer ${peer.slice(0, 8)}…`
+  const hello = protocols.find((x) => /^\/rhio\/[0-9a-f]+\/hello\//.test(x) && x !== ours)
+  if (hello) {
+    const theirs = hello.split('/')[2] ?? ''
+    const mine = ours.split('/')[2] ?? ''
+    return {
+      reason: `${who} uses another network id (its network hash ${theirs}, this node's ${mine}): set the same network_id on both sites`,
+      certain: true,
+    }
+  }
+  return {
+    reason: `${who} does not speak this network's protocols (another rhio version, or not a rhio node)`,
+    certain: false,
+  }
+}

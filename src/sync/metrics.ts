@@ -6,6 +6,7 @@ import { Counter, Gauge, type Registry } from 'prom-client'
 export class SyncMetrics {
   readonly sessions: Gauge<'role'>
   readonly entriesReceived: Counter<'kind'>
+  readonly entriesSent: Counter<'kind'>
   readonly entriesDuplicate: Counter<'kind'>
   readonly batchesSigned: Counter
   readonly syncBytes: Counter<'direction'>
@@ -30,6 +31,12 @@ export class SyncMetrics {
     this.entriesReceived = new Counter({
       name: 'rhio_entries_received_total',
       help: 'Verified new entries received from peers',
+      labelNames: ['kind'],
+      registers,
+    })
+    this.entriesSent = new Counter({
+      name: 'rhio_entries_sent_total',
+      help: 'Entries sent to peers in sync sessions (own and forwarded)',
       labelNames: ['kind'],
       registers,
     })

@@ -5,6 +5,7 @@
  * matching logs from this node's frame stores (serve.ts) until the requester
  * goes away. Anything the requester sends after its request is bad input.
  */
+import { parseLogId } from '../core/selector.js'
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { toHex } from '../core/codec.js'
@@ -110,6 +111,10 @@ export class SyncResponder {
     const send = async (m: SyncMessage): Promise<void> => {
       const bytes = encodeSync(m)
       metrics?.syncBytes.inc({ direction: 'out' }, bytes.length)
+      if (m.type === 'batch') {
+        const kind = parseLogId(m.batch.header.logId)?.kind
+        if (kind) metrics?.entriesSent.inc({ kind }, m.batch.items.length)
+      }
       await framed.write(bytes, signal)
     }
     const perPeer = this.servingByPeer.get(peer) ?? 0

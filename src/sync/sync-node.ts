@@ -9,6 +9,7 @@
  * close() (pending author batches stored, heights persisted, serving ended);
  * kill() simulates a crash.
  */
+import { toHex } from '../core/codec.js'
 import type { Libp2p } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { SignatureCache, type SignatureVerifier, type Signer } from '../core/batch.js'
@@ -226,8 +227,22 @@ export class SyncNode {
 
   /** Status of every subscribed log (for /health and the status page). */
   logStatus(): LogStatus[] {
-    return this.wants.flatMap((w) =>
-      w.status().map((s) => ({ author: w.authorHex, kind: w.selector.kind, ...s })),
-    )
+    // this node's own logs first (what it publishes: never behind itself), then what it fetches
+    const me = toHex(this.init.publicKey)
+    const own = this.authorLogs.map((l) => ({
+      author: me,
+      kind: l.store.info.kind,
+      logId: l.store.info.logId,
+      height: l.head,
+      durable: l.store.head,
+      head: l.head,
+      lag: 0,
+    }))
+    return [
+      ...own,
+      ...this.wants.flatMap((w) =>
+        w.status().map((s) => ({ author: w.authorHex, kind: w.selector.kind, ...s })),
+      ),
+    ]
   }
 }

@@ -83,3 +83,45 @@ export async function retry<T>(
   }
   return undefined
 }
+
+/** Repeats of one recurring problem are logged after 30 s, then at doubling intervals up to 10 min. */
+export const REPEAT_LOG = { minMs: 30_000, maxMs: 10 * 60_000 }
+
+/**
+ * When a problem that recurs at every retry deserves another log line: the
+ * first time, then at intervals doubling from `minMs` to `maxMs` (no
+ * randomness), so a node stuck on one problem says so at its start and a few
+ * times an hour instead of at every retry. `suppressed` is how many times it
+ * recurred unlogged since the last line. `reset()` once the problem is gone.
+ */
+export class RepeatThrottle {
+  private nextAt = 0
+  private interval = 0
+  private skipped = 0
+
+  constructor(
+    private readonly policy: BackoffPolicy = REPEAT_LOG,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Call at every occurrence; log when `log` is true. */
+  hit(): { log: boolean; suppressed: number } {
+    const now = this.clock()
+    if (now < this.nextAt) {
+      this.skipped++
+      return { log: false, suppressed: this.skipped }
+    }
+    this.interval =
+      this.interval === 0 ? this.policy.minMs : Math.min(this.interval * 2, this.policy.maxMs)
+    this.nextAt = now + this.interval
+    const suppressed = this.skipped
+    this.skipped = 0
+    return { log: true, suppressed }
+  }
+
+  reset(): void {
+    this.nextAt = 0
+    this.interval = 0
+    this.skipped = 0
+  }
+}

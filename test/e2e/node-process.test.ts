@@ -132,8 +132,11 @@ describe('rhio as a process', () => {
     })
     assert.equal(node.child.proc.pid, pid)
     assert.ok(node.running)
+    // NATS is fine again; what is left is that this lone node has no peer (issue 17: exit 1)
     const ok = await runRhioCli(['status', '--url', node.url])
-    assert.equal(ok.code, 0, ok.stdout + ok.stderr)
+    assert.equal(ok.code, 1, ok.stdout + ok.stderr)
+    assert.match(ok.stdout, /nats: {8}Connected/)
+    assert.match(ok.stdout, /\nPROBLEMS\n {2}no connected peer[^\n]*\n$/)
 
     // SIGTERM: orderly shutdown, exit 0, within 5 s.
     const t = Date.now()

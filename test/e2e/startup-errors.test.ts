@@ -107,10 +107,11 @@ describe('rhio refuses bad input at start', () => {
       const port = (blocker.address() as AddressInfo).port
       const r = await runRhioCli(['-p', String(port)], { cwd: dir.path })
       assert.equal(r.code, 1, r.stdout + r.stderr)
-      assert.match(r.stderr, /NODE_START_FAILED: cannot start p2p: P2P_LISTEN_FAILED/)
       assert.match(
         r.stderr,
-        new RegExp(`p2p port ${port} on 127\\.0\\.0\\.1 is in use \\(bind_port, -p`),
+        new RegExp(
+          `cannot start p2p: cannot listen for p2p on 127\\.0\\.0\\.1:${port}: the port is in use \\(set another bind_port, or -p PORT\\)`,
+        ),
       )
     } finally {
       await new Promise((r) => blocker.close(r))

@@ -100,6 +100,16 @@ describe('blob transfer between two sites', () => {
     // the 0-byte object never touched the network: the author served every other byte once
     assert.ok(author.provider.servedBytes >= total)
     assert.ok(author.provider.servedBytes < total * 1.01 + 64 * 1024)
+    // the publishing side lists what it served, to whom, how much (issue 17: status page)
+    const served = author.provider.outbound().filter((o) => o.key.startsWith('sizes/'))
+    for (const it of items.filter((x) => x.size > 0)) {
+      const o = served.find((x) => x.key === it.key)
+      assert.ok(o, `${it.key} listed as served`)
+      assert.equal(o.peer, sub.id)
+      assert.equal(o.bucket, 'src')
+      assert.equal(o.size, it.size)
+      assert.ok(o.sent >= it.size, `${it.key}: ${o.sent} of ${it.size} bytes sent`)
+    }
     const st = m.status().filter((s) => s.key.startsWith('sizes/'))
     assert.equal(st.length, SIZES.length)
     assert.ok(st.every((s) => s.state === 'done' && s.done === s.size && s.lastError === null))

@@ -132,6 +132,31 @@ describe('rhio client: object stores', () => {
     )
   })
 
+  it('directory store: bucket add refuses names S3 would refuse; a missing bucket suggests bucket add (issue 17)', async () => {
+    await using dir = await tempDir()
+    const cfg = join(dir.path, 'config.yaml')
+    await writeFile(cfg, stringify({ data_dir: join(dir.path, 'data') }))
+    for (const [name, why] of [
+      ['My_Files', /lowercase letters, digits, dots and hyphens/],
+      ['ab', /3 to 63 characters/],
+      ['files-', /begin and end with a letter or digit/],
+      ['a..b', /two adjacent dots/],
+      ['192.168.1.1', /IP address/],
+    ] as const) {
+      const r = await client(cfg, 'bucket', 'add', name)
+      assert.equal(r.code, 2, r.stdout + r.stderr)
+      assert.match(r.stderr, /CLIENT_BUCKET_NAME_INVALID/)
+      assert.match(r.stderr, why)
+    }
+    assert.match((await client(cfg, 'bucket', 'ls')).stdout, /no buckets/, 'nothing was created')
+    const missing = await client(cfg, 'ls', 'photos')
+    assert.equal(missing.code, 1)
+    assert.match(missing.stderr, /S3_NO_SUCH_BUCKET/)
+    assert.match(missing.stderr, /\nrhio: create it with `rhio client bucket add NAME`\n$/)
+    const ok = await client(cfg, 'bucket', 'add', 'my-files.v2')
+    assert.equal(ok.code, 0, ok.stderr)
+  })
+
   it('S3 (s3rver): buckets, put (single and multipart), ls, get; exit 3 when S3 is down', async () => {
     await using s3 = await S3Server.start()
     await using dir = await tempDir()

@@ -3,11 +3,12 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { describe, it } from 'node:test'
 import { parseConfig } from '../../src/config/index.js'
-import { hasCode } from '../../src/errors/index.js'
+import { describeError, hasCode } from '../../src/errors/index.js'
 import { NodeIdentity } from '../../src/identity/index.js'
 import type { Component } from '../../src/component/index.js'
 import { RhioNode } from '../../src/node/node.js'
 import { captureLogs } from '../helpers/logs.js'
+import { tempDir } from '../helpers/tmp.js'
 import { NatsServer } from '../helpers/nats-server.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -111,7 +112,8 @@ describe('RhioNode lifecycle', () => {
     await assert.rejects(
       node.start(),
       (err) =>
-        hasCode(err, 'NODE_START_FAILED') && /cannot start b: b cannot start/.test(err.message),
+        hasCode(err, 'NODE_START_FAILED') &&
+        /cannot start b: b cannot start/.test(describeError(err)),
     )
     assert.deepEqual(events, ['start a', 'stop a'])
     assert.equal(
@@ -133,6 +135,39 @@ describe('RhioNode lifecycle', () => {
         (err) => hasCode(err, 'NODE_START_FAILED') && hasCode(err.cause, 'HTTP_LISTEN_FAILED'),
       )
       assert.equal(node.nats.connection, undefined)
+    } finally {
+      await new Promise((r) => blocker.close(r))
+    }
+  })
+
+  it('a p2p port in use names bind_port, -p and the port, once, without libp2p internals (issue 17)', async () => {
+    await using ns = await NatsServer.start()
+    await ns.stop()
+    await using dir = await tempDir()
+    const blocker = createServer()
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r))
+    try {
+      const port = (blocker.address() as AddressInfo).port
+      const { node, lines } = makeNode(ns.url, {
+        bind_host: '127.0.0.1',
+        bind_port: port,
+        data_dir: dir.path,
+      })
+      let text = ''
+      await assert.rejects(node.start(), (err) => {
+        text = describeError(err)
+        return hasCode(err, 'NODE_START_FAILED') && hasCode(err.cause, 'P2P_LISTEN_FAILED')
+      })
+      assert.equal(
+        text,
+        `NODE_START_FAILED: cannot start p2p: cannot listen for p2p on 127.0.0.1:${port}: the port is in use (set another bind_port, or -p PORT)`,
+      )
+      assert.ok(
+        !lines.some(
+          (l) => ['warn', 'error'].includes(String(l.level)) && /p2p/.test(JSON.stringify(l)),
+        ),
+        'the caller reports it; the node does not log it again',
+      )
     } finally {
       await new Promise((r) => blocker.close(r))
     }

@@ -127,16 +127,68 @@ test('nodes with different network ids exchange nothing', async () => {
   const log = await a.node.publish({ logId: LOG, kind: 'nats' }, ['t.>'])
   for (let i = 1; i <= 10; i++) log.append(natsEntry(i, 't.x'))
   await using b = await startTestNode({ staticNodes: [a.asStatic()] })
+  const connects: number[] = []
+  b.node.host.addEventListener('peer:connect', () => connects.push(Date.now()))
   const got = new CollectingConsumer()
   await b.node.subscribe({ author: a.key.publicKey, kind: 'nats', filters: ['>'] }, got)
-  await waitFor(
-    () => /network id|protocol/i.test(b.node.peers.get(a.key.publicKeyHex)?.lastError ?? ''),
-    {
-      timeout: 15_000,
-      message: 'b noticed the other network',
-    },
-  )
+  // both sides say what is wrong (issue 17): the peer uses another network id
+  for (const [side, peer] of [
+    [b, a],
+    [a, b],
+  ] as const) {
+    await waitFor(
+      () =>
+        /uses another network id/.test(side.node.peers.get(peer.key.publicKeyHex)?.lastError ?? ''),
+      { timeout: 15_000, message: 'the other network was named' },
+    )
+  }
+  // and b leaves a alone a while instead of reconnecting at once (it did several times a second)
+  assert.ok((b.node.peers.get(a.key.publicKeyHex)?.retryAt ?? 0) > Date.now(), 'b backs off')
+  await waitFor(() => connects.length >= 2, { timeout: 15_000, message: 'b tried again' })
+  const gap = (connects[1] ?? 0) - (connects[0] ?? 0)
+  assert.ok(gap >= 1_500, `b redialled after ${gap} ms, not after the 2 s backoff`)
   assert.equal(got.entries.length, 0)
   assert.equal(b.node.hello.get(a.key.publicKeyHex), undefined, 'no hello was exchanged')
   assert.equal(b.node.sync.status().length, 0, 'no sync session')
+})
+
+test("a peer's error from before it connected is cleared by its first hello; last seen is now while connected (issue 17)", async () => {
+  await using a = await startTestNode()
+  await using b = await startTestNode({ staticNodes: [a.asStatic()] })
+  const id = a.key.publicKeyHex
+  await waitFor(() => b.node.hello.get(id) !== undefined, { message: 'a said hello to b' })
+  // (the dialer reconnects within milliseconds: the error is read when the disconnect happens)
+  const atDisconnect: Array<string | undefined> = []
+  b.node.peers.onDisconnect((p) => {
+    if (p.id === id) atDisconnect.push(p.lastError)
+  })
+  b.node.peers.setError(id, 'dial timeout (from before)')
+  b.node.peers.hangUp(id)
+  await waitFor(() => atDisconnect.length > 0, { message: 'disconnected' })
+  assert.equal(atDisconnect[0], 'dial timeout (from before)')
+  // the dialer reconnects; the first hello of the new connection clears the old error
+  await waitFor(() => b.node.peers.get(id)?.connected && b.node.hello.get(id) !== undefined, {
+    timeout: 15_000,
+    message: 'reconnected with a hello',
+  })
+  await waitFor(() => b.node.peers.get(id)?.lastError === undefined, { message: 'error cleared' })
+  const seen = b.node.peers.get(id)?.lastSeen ?? 0
+  assert.ok(Date.now() - seen < 1_000, `last seen ${Date.now() - seen} ms ago while connected`)
+})
+
+test("a publishing node lists its own logs in its sync status (issue 17: 'No logs replicated yet')", async () => {
+  await using a = await startTestNode()
+  const log = await a.node.publish({ logId: LOG, kind: 'nats' }, ['t.>'])
+  for (let i = 1; i <= 3; i++) log.append(natsEntry(i, 't.x'))
+  const own = await waitFor(
+    () =>
+      a.node.sync
+        .logStatus()
+        .find((s) => s.author === a.key.publicKeyHex && s.logId === LOG && s.durable === 3),
+    { message: 'own log listed with its height' },
+  )
+  assert.deepEqual(
+    { kind: own.kind, height: own.height, head: own.head, lag: own.lag },
+    { kind: 'nats', height: 3, head: 3, lag: 0 },
+  )
 })

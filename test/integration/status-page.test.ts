@@ -17,6 +17,8 @@ import { captureLogs } from '../helpers/logs.js'
 interface DomNode {
   textContent: string | null
   value: number
+  scrollWidth: number
+  clientWidth: number
 }
 declare const document: {
   getElementById(id: string): DomNode | null
@@ -249,6 +251,139 @@ describe('status page (GET /) in headless Chromium', () => {
       () => getComputedStyle(document.querySelector('#streams td')).display,
     )
     assert.equal(stacked, 'grid', 'table rows become labelled cards on a phone')
+    assert.deepEqual(problems, [])
+  })
+
+  it('renders the state served with the page before any event arrives (issue 17)', async () => {
+    await using s = await site()
+    s.health.setNats({ status: 'Connected', server: '127.0.0.1:4222', lastError: null })
+    s.health.setSection('peers', [peer(true)])
+    s.health.setSection('transfers', [transfer(300)])
+    s.health.setSection('errors', [
+      {
+        time: now,
+        level: 'warn',
+        component: 'rhio:nats',
+        message: 'nats: cannot connect',
+        count: 3,
+      },
+    ])
+    await using b = await launchBrowser()
+    const { page, problems } = await b.newPage({ viewport: { width: 1280, height: 800 } })
+    // no live data at all: the page has only what came with it
+    await page.route('**/events', (r) => r.abort())
+    await page.route('**/health*', (r) => r.abort())
+    await page.goto(s.url, { waitUntil: 'domcontentloaded' })
+    assert.equal(await text(page, 'node-id'), ME)
+    assert.match(await text(page, 'nats'), /Connected 127\.0\.0\.1:4222/)
+    assert.match(await text(page, 'peers'), /b2b2b2b2…b2b2/)
+    assert.equal(await bar(page), 300)
+    assert.match(await text(page, 'errors'), /nats: cannot connect \(×3\)/)
+    assert.doesNotMatch(
+      await page.evaluate(() => document.querySelector('main')?.textContent ?? ''),
+      /Loading/,
+    )
+    // a string from a peer cannot end the data block
+    s.health.setSection('errors', [
+      {
+        time: now,
+        level: 'error',
+        component: 'x',
+        message: '</script><script>window.pwned=1</script>',
+        count: 1,
+      },
+    ])
+    await page.goto(s.url, { waitUntil: 'domcontentloaded' })
+    assert.match(await text(page, 'errors'), /<\/script><script>window\.pwned=1/)
+    assert.equal(await page.evaluate(() => window.pwned), undefined)
+    assert.deepEqual(
+      problems.filter((p) => !/ERR_FAILED|net::/.test(p)),
+      [],
+    )
+  })
+
+  it('long addresses and errors wrap at 1280 px instead of scrolling sideways (issue 17)', async () => {
+    await using s = await site()
+    const long = `/ip4/10.0.0.2/tcp/9102/p2p/12D3KooW${'Q'.repeat(120)}`
+    s.health.setSection('peers', [
+      { ...peer(false), addresses: [long, long], last_error: `${long}: ${'x'.repeat(300)}` },
+    ])
+    s.health.setSection('errors', [
+      { time: now, level: 'error', component: 'rhio:sync', message: 'e'.repeat(400), count: 1 },
+    ])
+    await using b = await launchBrowser()
+    const { page, problems } = await b.newPage({ viewport: { width: 1280, height: 800 } })
+    await page.goto(s.url)
+    await page.waitForFunction(() => document.getElementById('live')?.textContent === 'live')
+    const sideways = await page.evaluate(() =>
+      [...document.querySelectorAll('.scroll')].map((e) => e.scrollWidth - e.clientWidth),
+    )
+    assert.ok(
+      sideways.every((d) => d <= 0),
+      `tables scroll sideways by ${sideways.join(', ')} px`,
+    )
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - window.innerWidth,
+    )
+    assert.ok(overflow <= 0, `page is ${overflow}px wider than 1280`)
+    assert.deepEqual(problems, [])
+  })
+
+  it('draws messages/s and bytes/s in and out, and a transfer speed and time left (issue 17)', async () => {
+    await using s = await site()
+    const t0 = now - 15_000
+    s.health.setSection('traffic', {
+      interval_ms: 5000,
+      history: [
+        { t: t0, messages_in: 0, messages_out: 0, bytes_in: 0, bytes_out: 0 },
+        { t: t0 + 5000, messages_in: 50, messages_out: 100, bytes_in: 5120, bytes_out: 0 },
+        { t: t0 + 10000, messages_in: 100, messages_out: 200, bytes_in: 10240, bytes_out: 10240 },
+      ],
+    })
+    s.health.setSection('transfers', [transfer(100)])
+    await using b = await launchBrowser()
+    const { page, problems } = await b.newPage({ viewport: { width: 1280, height: 800 } })
+    await page.goto(s.url)
+    await page.waitForFunction(() => document.getElementById('live')?.textContent === 'live')
+    const traffic = await text(page, 'traffic')
+    assert.match(traffic, /messagesin 10\/s · out 20\/s/)
+    assert.match(traffic, /bytesin 1\.0 KiB\/s · out 2\.0 KiB\/s/)
+    assert.match(traffic, /100 messages and 10 KiB received, 200 messages and 10 KiB served/)
+    const lines = await page.evaluate(() =>
+      [...document.querySelectorAll('#traffic svg polyline')].map(
+        (l) =>
+          (l as unknown as { getAttribute(n: string): string }).getAttribute('points').split(' ')
+            .length,
+      ),
+    )
+    assert.deepEqual(lines, [2, 2, 2, 2], 'in and out lines of both charts, one point per interval')
+    // the publishing side: what it serves, to whom, how far
+    s.health.setSection('serving', [
+      {
+        peer: PEER,
+        bucket: 'outbox',
+        key: 'big.iso',
+        size: 4000,
+        sent: 1000,
+        started_at: now - 3_000,
+        last_at: now,
+      },
+    ])
+    await page.waitForFunction(() =>
+      /big\.iso/.test(document.getElementById('serving')?.textContent ?? ''),
+    )
+    const serving = await text(page, 'serving')
+    assert.match(serving, /b2b2b2b2…b2b2/)
+    assert.match(serving, /25 % · 1000 B of 3\.9 KiB/)
+    assert.match(serving, /\(1\)/)
+    // the transfer advances: the page shows its speed and the time left
+    s.health.setSection('transfers', [transfer(400)])
+    await page.waitForFunction(() =>
+      / KiB\/s · \d+ s left| B\/s · \d+ s left/.test(
+        document.getElementById('transfers')?.textContent ?? '',
+      ),
+    )
+    assert.match(await text(page, 'transfers'), /40 % · 400 B of 1000 B · \d+ B\/s · \d+ s left/)
     assert.deepEqual(problems, [])
   })
 

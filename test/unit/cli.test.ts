@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import type { CliIO } from '../../src/cli/common/io.js'
 import { main } from '../../src/cli/program.js'
-import { renderHealth } from '../../src/cli/status.js'
+import { editDistance, suggest } from '../../src/cli/common/suggest.js'
+import { healthProblems, renderHealth } from '../../src/cli/status.js'
 import { loadIdentity, NodeIdentity } from '../../src/identity/index.js'
 import { tempDir } from '../helpers/tmp.js'
 
@@ -86,6 +87,57 @@ const HEALTHY = {
   node: { public_key: PK, network_id: 'net', version: '0.1.0', started_at: 0 },
 }
 
+const BUSY = {
+  ...HEALTHY,
+  stores: {
+    ...HEALTHY.stores,
+    subscribed: [{ ...HEALTHY.stores.subscribed[0], status: 'Active' }],
+  },
+  peers: [
+    {
+      id: 'cd'.repeat(32),
+      connected: true,
+      configured: true,
+      addresses: ['/ip4/10.0.0.2/tcp/9102'],
+      last_seen: 0,
+      last_error: null,
+    },
+    {
+      id: 'ef'.repeat(32),
+      connected: false,
+      configured: true,
+      addresses: [],
+      last_seen: null,
+      last_error: 'dial timeout',
+    },
+  ],
+  sync: [
+    { author: PK, kind: 'nats', log: 'n1', lag: 10 },
+    { author: PK, kind: 'nats', log: 'n2', lag: 2 },
+    { author: PK, kind: 'blobs', log: 'b1', lag: 3 },
+  ],
+  transfers: [
+    {
+      local_bucket: 'l',
+      key: 'big.bin',
+      size: 200 * 1024 * 1024,
+      done: 50 * 1024 * 1024,
+      state: 'downloading',
+      peer: 'cd'.repeat(32),
+      last_error: null,
+    },
+    {
+      local_bucket: 'l',
+      key: 'bad.bin',
+      size: 10,
+      done: 0,
+      state: 'failed',
+      peer: null,
+      last_error: 'S3_ACCESS_DENIED: no',
+    },
+  ],
+}
+
 describe('rhio keygen', () => {
   it('writes the configured private_key_path (mode 0600) and prints the public key', async () => {
     await using dir = await tempDir()
@@ -138,9 +190,66 @@ describe('rhio status', () => {
     assert.match(text, /^rhio at http:\/\/x:1 \(version 0\.1\.0\)$/m)
     assert.match(text, /^ {2}status: {6}Running$/m)
     assert.match(text, /^ {2}nats: {8}Connected 127\.0\.0\.1:4222$/m)
-    assert.match(text, /^ {2}published +A +a\.> +- +Active +1970-01-01 00:00:00Z +-$/m)
-    assert.match(text, /^ {2}subscribed +B +b\.\* +abababab… +Active/m)
-    assert.match(text, /^ {2}subscribed +r -> l +abababab… +New +never +-$/m)
+    assert.match(text, /^ {2}published +A +a\.> +- +- +Active +1970-01-01 00:00:00Z +-$/m)
+    assert.match(text, /^ {2}subscribed +B +b\.\* +abababab… +- +Active/m)
+    assert.match(text, /^ {2}subscribed +r -> l +abababab… +- +New +never +-$/m)
+  })
+
+  it('shows peers, lag per subscription and transfers with progress (issue 17)', () => {
+    const text = renderHealth(BUSY, 'u')
+    assert.match(text, /^PEERS \(1 connected, 2 configured\)$/m)
+    assert.match(text, /^ {2}cdcdcdcd… +connected +\/ip4\/10\.0\.0\.2\/tcp\/9102 /m)
+    assert.match(text, /^ {2}efefefef… +disconnected +- +never +dial timeout$/m)
+    assert.match(text, /^ {2}subscribed +B +b\.\* +abababab… +12 +Active/m)
+    assert.match(text, /^ {2}subscribed +r -> l +abababab… +3 +Active/m)
+    assert.match(text, /^ {2}l\/big\.bin +downloading +25 % \(50 MiB of 200 MiB\) +cdcdcdcd… +-$/m)
+    assert.deepEqual(healthProblems(BUSY), [
+      'peer efefefef…: dial timeout',
+      'transfer l/bad.bin failed: S3_ACCESS_DENIED: no',
+    ])
+    assert.deepEqual(healthProblems({ ...HEALTHY, peers: [] }), [
+      'no connected peer (no node configured under nodes, none connected to this one)',
+    ])
+  })
+
+  it('a node with a problem exits 1 with one line per problem; --json prints them too', async () => {
+    await using dir = await tempDir()
+    await using node = await fakeNode(503, {
+      ...BUSY,
+      status: 'Error',
+      msg: "nats: disconnected; published stream 'A' (a.>) is inactive: stream not found",
+      peers: [],
+    })
+    const r = io(dir.path)
+    assert.equal(await main(argv('status', '--url', node.url), r), 1)
+    const tail = r.stdout.slice(r.stdout.indexOf('\nPROBLEMS\n'))
+    assert.equal(
+      tail,
+      [
+        '',
+        'PROBLEMS',
+        '  nats: disconnected',
+        "  published stream 'A' (a.>) is inactive: stream not found",
+        '  no connected peer (no node configured under nodes, none connected to this one)',
+        '  transfer l/bad.bin failed: S3_ACCESS_DENIED: no',
+        '',
+      ].join('\n'),
+    )
+    // --health-only (the image's HEALTHCHECK): a running node without peers passes
+    {
+      await using lone = await fakeNode(200, { ...HEALTHY, peers: [] })
+      const h = io(dir.path)
+      assert.equal(await main(argv('status', '--url', lone.url), h), 1)
+      assert.match(h.stdout, /PROBLEMS\n {2}no connected peer/)
+      assert.equal(await main(argv('status', '--url', lone.url, '--health-only'), io(dir.path)), 0)
+    }
+    assert.equal(await main(argv('status', '--url', node.url, '--health-only'), io(dir.path)), 1)
+    const j = io(dir.path)
+    assert.equal(await main(argv('status', '--url', node.url, '--json'), j), 1)
+    const parsed = JSON.parse(j.stdout) as { url: string; problems: string[]; health: unknown }
+    assert.equal(parsed.url, node.url)
+    assert.equal(parsed.problems.length, 4)
+    assert.equal((parsed.health as { status: string }).status, 'Error')
   })
 
   it('renders the original rhio health (no additions) and unexpected bodies without failing', () => {
@@ -170,7 +279,7 @@ describe('rhio status', () => {
       })
       const r = io(dir.path)
       assert.equal(await main(argv('status', '--url', `${node.url}/`), r), 1)
-      assert.match(r.stdout, /problems: {4}nats: disconnected/)
+      assert.match(r.stdout, /\nPROBLEMS\n {2}nats: disconnected\n$/)
     }
   })
 
@@ -187,6 +296,35 @@ describe('rhio status', () => {
     const r = io(dir.path)
     assert.equal(await main(argv('status'), r), 3)
     assert.match(r.stderr, new RegExp(`cannot reach rhio at http://127\\.0\\.0\\.1:${port}/health`))
+  })
+})
+
+describe('did you mean (issue 17)', () => {
+  it('suggests close commands and subcommands, exit 2', async () => {
+    await using dir = await tempDir()
+    const cases: Array<[string[], RegExp]> = [
+      [['stauts'], /unknown command 'stauts' \(did you mean status\?\)/],
+      [['keygne'], /unknown command 'keygne' \(did you mean keygen\?\)/],
+      [['client', 'publish', 'a', 'b'], /unknown command 'publish' \(did you mean pub\?\)/],
+      [['client', 'stram', 'ls'], /unknown command 'stram' \(did you mean stream\?\)/],
+      [['client', 'bucket', 'lst'], /unknown command 'lst' \(did you mean ls\?\)/],
+    ]
+    for (const [args, re] of cases) {
+      const r = io(dir.path)
+      assert.equal(await main(argv(...args), r), 2, args.join(' '))
+      assert.match(r.stderr, re)
+    }
+    const r = io(dir.path)
+    assert.equal(await main(argv('zzzzzz'), r), 2)
+    assert.match(r.stderr, /unknown command 'zzzzzz'\n/)
+  })
+
+  it('ranks by edit distance and prefixes', () => {
+    assert.deepEqual(suggest('stauts', ['status', 'keygen', 'client', 'demo']), ['status'])
+    assert.deepEqual(suggest('publish', ['pub', 'sub', 'put']), ['pub'])
+    assert.deepEqual(suggest('xyz', ['status', 'pub']), [])
+    assert.equal(editDistance('ab', 'ba'), 1)
+    assert.equal(editDistance('kitten', 'sitting'), 3)
   })
 })
 

@@ -11,12 +11,21 @@ import { localStoreRoot } from '../../store/factory.js'
 import { DirObjectStore, createS3Client } from '../../store/index.js'
 import { errno, mapFsError } from '../../store/dir-paths.js'
 import { mapS3Error } from '../../store/s3-errors.js'
+import { s3BucketNameProblem } from '../../store/bucket-name.js'
 import type { ClientContext } from './context.js'
+import { ClientErrorCode, clientError } from './errors.js'
 import { withStore } from './context.js'
 
 type S3Config = NonNullable<Config['s3']>
 
 export async function bucketAdd(name: string, ctx: ClientContext): Promise<void> {
+  const problem = ctx.config.s3 ? undefined : s3BucketNameProblem(name)
+  if (problem !== undefined) {
+    throw clientError(
+      ClientErrorCode.BUCKET_NAME_INVALID,
+      `bucket name ${JSON.stringify(name)} ${problem} (S3's rules, kept by the directory store too)`,
+    )
+  }
   const exists = await withStore(ctx.config, (store) =>
     store.bucketExists(name, { signal: ctx.signal }),
   )

@@ -4,13 +4,17 @@
  * `rhio-client`). Uses the same configuration lookup as `rhio` (`-c PATH`).
  */
 import { InvalidArgumentError, Option, type Command } from 'commander'
-import { subjectProblem } from '../../config/index.js'
+import { subjectProblem } from '../../config/subject.js'
 import type { CliIO } from '../common/io.js'
-import { bucketAdd, bucketList } from './buckets.js'
-import { runClient, type ClientContext, type ClientFlags } from './context.js'
-import { pub, sub, type PubFlags, type SubFlags } from './messages.js'
-import { get, ls, put, type GetFlags, type LsFlags, type PutFlags } from './objects.js'
-import { streamAdd, streamList } from './streams.js'
+import type { ClientContext, ClientFlags } from './context.js'
+import type { PubFlags, SubFlags } from './messages.js'
+import type { GetFlags, LsFlags, PutFlags } from './objects.js'
+
+// Each subcommand's module (NATS client, AWS SDK) is imported when it runs.
+const buckets = () => import('./buckets.js')
+const messages = () => import('./messages.js')
+const objects = () => import('./objects.js')
+const streams = () => import('./streams.js')
 
 type SetResult = (p: Promise<number>) => void
 
@@ -78,7 +82,11 @@ function leaf<F>(
     // A variadic argument arrives as one array: flatten it into the list.
     const args = (command.processedArgs as unknown[]).flat() as string[]
     const flags = command.optsWithGlobals<F & ClientFlags>()
-    setResult(runClient(flags, io, (ctx) => fn(args, flags, ctx)))
+    setResult(
+      import('./context.js').then(({ runClient }) =>
+        runClient(flags, io, (ctx) => fn(args, flags, ctx)),
+      ),
+    )
   })
   return cmd
 }
@@ -97,7 +105,7 @@ export function addClientCommand(program: Command, io: CliIO, setResult: SetResu
     'publish a message (DATA "-" reads stdin)',
     io,
     setResult,
-    ([s, d], f, ctx) => pub(s ?? '', d ?? '', f, ctx),
+    async ([s, d], f, ctx) => (await messages()).pub(s ?? '', d ?? '', f, ctx),
   )
     .argument('<SUBJECT>', 'subject, without wildcards', subjectArg(false))
     .argument('<DATA>', 'payload text, or - for stdin')
@@ -110,7 +118,7 @@ export function addClientCommand(program: Command, io: CliIO, setResult: SetResu
     'print messages: subject, headers, payload',
     io,
     setResult,
-    ([s], f, ctx) => sub(s ?? '', f, ctx),
+    async ([s], f, ctx) => (await messages()).sub(s ?? '', f, ctx),
   )
     .argument('<SUBJECT>', 'subject; wildcards * and > allowed', subjectArg(true))
     .option('--stream <NAME>', 'read from this JetStream stream', streamNameArg)
@@ -129,7 +137,7 @@ export function addClientCommand(program: Command, io: CliIO, setResult: SetResu
     'upload a file into a bucket',
     io,
     setResult,
-    ([b, f], flags, ctx) => put(b ?? '', f ?? '', flags, ctx),
+    async ([b, f], flags, ctx) => (await objects()).put(b ?? '', f ?? '', flags, ctx),
   )
     .argument('<BUCKET>')
     .argument('<FILE>')
@@ -141,14 +149,14 @@ export function addClientCommand(program: Command, io: CliIO, setResult: SetResu
     'download an object (to stdout by default)',
     io,
     setResult,
-    ([b, k], f, ctx) => get(b ?? '', k ?? '', f, ctx),
+    async ([b, k], f, ctx) => (await objects()).get(b ?? '', k ?? '', f, ctx),
   )
     .argument('<BUCKET>')
     .argument('<KEY>')
     .option('-o, --out <FILE>', 'write to FILE instead of stdout')
 
-  leaf<LsFlags>(client, 'ls', 'list the objects of a bucket', io, setResult, ([b], f, ctx) =>
-    ls(b ?? '', f, ctx),
+  leaf<LsFlags>(client, 'ls', 'list the objects of a bucket', io, setResult, async ([b], f, ctx) =>
+    (await objects()).ls(b ?? '', f, ctx),
   )
     .argument('<BUCKET>')
     .option('--prefix <PREFIX>', 'only keys starting with PREFIX')
@@ -162,14 +170,16 @@ export function addClientCommand(program: Command, io: CliIO, setResult: SetResu
     'create a stream capturing SUBJECTs',
     io,
     setResult,
-    ([n, ...s], _f, ctx) => streamAdd(n ?? '', s, ctx),
+    async ([n, ...s], _f, ctx) => (await streams()).streamAdd(n ?? '', s, ctx),
   )
     .argument('<NAME>', 'stream name', streamNameArg)
     .argument('<SUBJECT...>', 'subjects; wildcards allowed', (v: string, prev: string[] = []) => [
       ...prev,
       subjectArg(true)(v),
     ])
-  leaf<object>(stream, 'ls', 'list streams', io, setResult, (_a, _f, ctx) => streamList(ctx))
+  leaf<object>(stream, 'ls', 'list streams', io, setResult, async (_a, _f, ctx) =>
+    (await streams()).streamList(ctx),
+  )
 
   const bucket = client.command('bucket').description('buckets (rhio never creates them)')
   leaf<object>(
@@ -178,9 +188,11 @@ export function addClientCommand(program: Command, io: CliIO, setResult: SetResu
     'create a bucket (a directory without s3)',
     io,
     setResult,
-    ([n], _f, ctx) => bucketAdd(n ?? '', ctx),
+    async ([n], _f, ctx) => (await buckets()).bucketAdd(n ?? '', ctx),
   ).argument('<NAME>')
-  leaf<object>(bucket, 'ls', 'list buckets', io, setResult, (_a, _f, ctx) => bucketList(ctx))
+  leaf<object>(bucket, 'ls', 'list buckets', io, setResult, async (_a, _f, ctx) =>
+    (await buckets()).bucketList(ctx),
+  )
 
   return client
 }

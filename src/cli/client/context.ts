@@ -5,14 +5,14 @@
  */
 import { connect, errors, type NatsConnection } from '@nats-io/transport-node'
 import { parseNatsEndpoints, type Config } from '../../config/index.js'
-import { RhioError } from '../../errors/index.js'
+import { describeError, RhioError } from '../../errors/index.js'
 import { natsAuthenticator } from '../../nats/connection.js'
 import { createObjectStore } from '../../store/factory.js'
 import type { ObjectStore } from '../../store/index.js'
 import { EXIT } from '../common/exit-codes.js'
 import { loadFromFlags, printError, type ConfigFlags } from '../common/flags.js'
 import type { CliIO } from '../common/io.js'
-import { ClientErrorCode, clientError, clientExitCode } from './errors.js'
+import { ClientErrorCode, clientError, clientExitCode, clientHint } from './errors.js'
 
 /** A local server answers within milliseconds; 5 s covers a busy one. */
 export const CLIENT_CONNECT_TIMEOUT_MS = 5_000
@@ -42,6 +42,8 @@ export async function runClient(
     return EXIT.OK
   } catch (err) {
     printError(io, err)
+    const hint = clientHint(err)
+    if (hint !== undefined && !describeError(err).includes(hint)) io.err(`rhio: ${hint}\n`)
     return clientExitCode(err)
   } finally {
     interrupt.dispose()

@@ -9,7 +9,24 @@ import { EXIT } from '../common/exit-codes.js'
 
 export { ClientErrorCode }
 
-const BAD_INPUT = new Set<ErrorCode>([ClientErrorCode.FILE_UNREADABLE, StoreErrorCode.INVALID_KEY])
+const BAD_INPUT = new Set<ErrorCode>([
+  ClientErrorCode.FILE_UNREADABLE,
+  ClientErrorCode.BUCKET_NAME_INVALID,
+  StoreErrorCode.INVALID_KEY,
+])
+
+/** What to do next, printed after the error (the `fix` column of docs/ERRORS.md, shortened). */
+const HINTS: Partial<Record<ErrorCode, string>> = {
+  [StoreErrorCode.NO_SUCH_BUCKET]: 'create it with `rhio client bucket add NAME`',
+  [ClientErrorCode.STREAM_NOT_FOUND]:
+    'list streams with `rhio client stream ls`, create one with `rhio client stream add NAME SUBJECT...`',
+  [ClientErrorCode.NO_STREAM]: 'create one with `rhio client stream add NAME SUBJECT...`',
+}
+
+/** A hint for the error's code (undefined: none). */
+export function clientHint(err: unknown): string | undefined {
+  return err instanceof RhioError ? HINTS[(err as RhioError).code] : undefined
+}
 const UNREACHABLE = new Set<ErrorCode>([
   ClientErrorCode.NATS_UNREACHABLE,
   StoreErrorCode.UNAVAILABLE,
