@@ -194,6 +194,16 @@ test(
     console.log(`# RSS growth target <= 64 MiB: ${growth <= 64 ? 'met' : 'MISSED'}`)
     assert.ok(growth <= 96, `subscriber RSS grew by ${growth.toFixed(1)} MiB`)
     assert.ok(latencies.length > 50, 'messages flowed during the transfer')
-    assert.ok(percentile(latencies, 99) < 2000, 'messages were not stalled by the transfer')
+    // Not stalled: during the transfer (CI measured p99 239 ms; issue 15's 50 ms target is
+    // not met yet, see bench/RESULTS.md) and over the whole run, which includes B's
+    // restart and catch-up (1.8-2.1 s measured).
+    assert.ok(
+      percentile(beforeKill, 99) < 1_000,
+      `messages stalled by the transfer: p99 ${percentile(beforeKill, 99)} ms`,
+    )
+    assert.ok(
+      percentile(latencies, 99) < 4_000,
+      `messages stalled around the restart: p99 ${percentile(latencies, 99)} ms`,
+    )
   },
 )

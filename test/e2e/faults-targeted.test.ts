@@ -70,18 +70,23 @@ test('a partition isolating the publishing site: nothing crosses while it lasts,
   })
   w.links.ab.cut()
   w.links.ac.cut()
+  // Nothing A publishes from now on may reach B while the links are cut (what B
+  // received before the cut may still be on its way into B's stream).
+  const published = await w.sites.a.site.count('a-events')
   await waitFor(async () => !(await w.sees('b', 'a')) && !(await w.sees('c', 'a')), {
     timeout: 20_000,
     message: `B and C lose A\n${w.tails()}`,
   })
-  const atCut = await w.sites.b.site.count('a-copy')
-  const published = await w.sites.a.site.count('a-events')
-  // A keeps publishing; B's copy must not move while A is unreachable
+  // A keeps publishing; B's copy must not go past what A held at the cut
   await waitFor(async () => (await w.sites.a.site.count('a-events')) >= published + 400, {
     timeout: 30_000,
     message: 'A keeps publishing during the partition',
   })
-  assert.equal(await w.sites.b.site.count('a-copy'), atCut, 'messages crossed the partition')
+  const atB = await w.sites.b.site.count('a-copy')
+  assert.ok(
+    atB <= published,
+    `messages crossed the partition: B holds ${atB}, A held ${published} at the cut`,
+  )
   assert.ok(
     !(await w.sees('b', 'a')) && !(await w.sees('c', 'a')),
     'B or C reached A around the cut links',
