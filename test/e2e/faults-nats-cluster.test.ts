@@ -15,7 +15,7 @@ import type { NatsConnection } from '@nats-io/transport-node'
 import { WireHeaders } from '../../src/nats/headers.js'
 import type { SourceMessage } from '../../src/nats/source.js'
 import { assertReplica, indexOf, messageSet } from '../helpers/messages.js'
-import { NatsCluster } from '../helpers/nats-cluster.js'
+import { connectedNode, NatsCluster } from '../helpers/nats-cluster.js'
 import type { NatsServer } from '../helpers/nats-server.js'
 import { startRhio, type RhioProcess } from '../helpers/rhio.js'
 import { readStream, Site, type OutMessage } from '../helpers/site.js'
@@ -29,18 +29,6 @@ const SUBJECTS = ['plant.line1.temp', 'plant.line2.temp', 'plant.line1.alarm', '
 async function closing(nc: Promise<NatsConnection>): Promise<NatsConnection & AsyncDisposable> {
   const c = await nc
   return Object.assign(c, { [Symbol.asyncDispose]: () => c.close() })
-}
-
-/** The cluster node a rhio process is connected to (from its /health). */
-async function connectedNode(rhio: RhioProcess, cluster: NatsCluster): Promise<NatsServer> {
-  const server = await waitFor(
-    async () => {
-      const h = (await rhio.health()).body.nats
-      return h.status === 'Connected' ? h.server : null
-    },
-    { timeout: 15_000, message: `${rhio.name} connected to NATS\n${rhio.tail()}` },
-  )
-  return cluster.byClientAddress(server)
 }
 
 /** Waits until `rhio` is connected to a node other than `gone`. */

@@ -14,9 +14,9 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
-import { NatsCluster } from '../helpers/nats-cluster.js'
+import { connectedNode, NatsCluster } from '../helpers/nats-cluster.js'
 import type { NatsServer } from '../helpers/nats-server.js'
-import { startRhio, type RhioProcess } from '../helpers/rhio.js'
+import { startRhio } from '../helpers/rhio.js'
 import { Site } from '../helpers/site.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -32,18 +32,6 @@ const LIMIT_MS = 1_500
  * Before the fix this took 8–15 s (missed heartbeats, then 5 s API timeouts).
  */
 const KILL_LIMIT_MS = 4_000
-
-/** The cluster node a rhio process is connected to (from its /health). */
-async function connectedNode(rhio: RhioProcess, cluster: NatsCluster): Promise<NatsServer> {
-  const server = await waitFor(
-    async () => {
-      const h = (await rhio.health()).body.nats
-      return h.status === 'Connected' ? h.server : null
-    },
-    { timeout: 15_000, message: `${rhio.name} connected to NATS\n${rhio.tail()}` },
-  )
-  return cluster.byClientAddress(server)
-}
 
 /** A paced publisher through `nc` that records each message's ack time. */
 class PacedPublisher {

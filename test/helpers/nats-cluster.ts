@@ -18,6 +18,7 @@
 import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { NatsServer } from './nats-server.js'
+import type { RhioProcess } from './rhio.js'
 import { waitFor } from './wait.js'
 
 export interface NatsClusterOptions {
@@ -194,4 +195,16 @@ export class NatsCluster implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await Promise.all(this.nodes.map((n) => n[Symbol.asyncDispose]()))
   }
+}
+
+/** The cluster node a rhio process is connected to (from its /health). */
+export async function connectedNode(rhio: RhioProcess, cluster: NatsCluster): Promise<NatsServer> {
+  const server = await waitFor(
+    async () => {
+      const h = (await rhio.health()).body.nats
+      return h.status === 'Connected' ? h.server : null
+    },
+    { timeout: 15_000, message: `${rhio.name} connected to NATS\n${rhio.tail()}` },
+  )
+  return cluster.byClientAddress(server)
 }
