@@ -26,9 +26,25 @@ if (files.length === 0) {
 }
 
 // Fast tests run two at a time; end-to-end tests (several processes each) one at a time.
+// Nothing may hang CI: a file gets `fileMinutes` in all (--test-timeout bounds each
+// file's run as well as each test), a file whose failed test left a socket or timer
+// open is ended when its tests are done (--test-force-exit; without it node waits on
+// that file forever), and a whole group is stopped after `groupMinutes`.
 const groups = [
-  { name: 'unit+integration', files: files.filter((f) => !f.includes('/e2e/')), concurrency: 2 },
-  { name: 'e2e', files: files.filter((f) => f.includes('/e2e/')), concurrency: 1 },
+  {
+    name: 'unit+integration',
+    files: files.filter((f) => !f.includes('/e2e/')),
+    concurrency: 2,
+    fileMinutes: 6,
+    groupMinutes: 25,
+  },
+  {
+    name: 'e2e',
+    files: files.filter((f) => f.includes('/e2e/')),
+    concurrency: 1,
+    fileMinutes: 8,
+    groupMinutes: 40,
+  },
 ]
 let failed = false
 for (const g of groups) {
@@ -40,11 +56,15 @@ for (const g of groups) {
       '--enable-source-maps',
       '--test',
       `--test-concurrency=${g.concurrency}`,
+      `--test-timeout=${g.fileMinutes * 60_000}`,
+      '--test-force-exit',
       '--test-reporter=spec',
       ...g.files,
     ],
     {
       stdio: 'inherit',
+      timeout: g.groupMinutes * 60_000,
+      killSignal: 'SIGKILL',
       // the SDK's "later releases need Node 22" notice is noise here (package.json pins a release that supports Node 20)
       env: {
         ...process.env,
@@ -53,6 +73,9 @@ for (const g of groups) {
       },
     },
   )
+  if (r.error?.code === 'ETIMEDOUT' || r.signal === 'SIGKILL') {
+    console.error(`test: ${g.name} did not finish within ${g.groupMinutes} minutes; stopped`)
+  }
   if (r.status !== 0) failed = true
 }
 process.exit(failed ? 1 : 0)
