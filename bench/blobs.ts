@@ -18,7 +18,7 @@
  *
  *   node dist/bench/blobs.js [--mib 1024] [--s3 rgw,s3rver] [--poll-ms 1000]
  *     [--holders] [--holder-mib 256] [--link-mbps 160] [--no-record] [--profile DIR]
- *     [--no-messages]
+ *     [--no-messages] [--semi MiB]
  *
  * --profile DIR writes both rhio processes' CPU profiles (per S3 kind) there and
  * prints where their time went.
@@ -62,8 +62,12 @@ const HOLDER_MIB = Number(arg('--holder-mib', '256'))
 const LINK_MBPS = Number(arg('--link-mbps', '160'))
 const PART = 8 * 2 ** 20
 const PROFILE = arg('--profile', '')
-const profileEnv = (kind: string, role: string): Record<string, string> =>
-  PROFILE ? { RHIO_CPU_PROFILE: join(PROFILE, `${kind}-${role}.cpuprofile`) } : {}
+/** V8 young generation semi-space of the rhio processes, MiB (the launcher's default is 2). */
+const SEMI = arg('--semi', '2')
+const profileEnv = (kind: string, role: string): Record<string, string> => ({
+  NODE_OPTIONS: `--max-semi-space-size=${SEMI}`,
+  ...(PROFILE ? { RHIO_CPU_PROFILE: join(PROFILE, `${kind}-${role}.cpuprofile`) } : {}),
+})
 const log = (s: string): void => console.error(`[bench] ${s}`)
 const mb = (bytesPerSec: number): string => `${(bytesPerSec / 1e6).toFixed(0)} MB/s`
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
@@ -450,7 +454,7 @@ async function main(): Promise<void> {
   const section =
     `\n## blobs — ${new Date().toISOString()}\n\n` +
     `machine: ${cpus().length}x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; commit ${commit}; ` +
-    `${MIB} MiB object; two S3 servers of the kind named (Ceph RGW 16.2 on bluestore, one cluster with a gateway per site; or two s3rvers), two rhio processes (8 MiB parts, blobs.parts_in_flight 4); load average at start ${load0.toFixed(1)}\n\n` +
+    `${MIB} MiB object; two S3 servers of the kind named (Ceph RGW 16.2 on bluestore, one cluster with a gateway per site; or two s3rvers), two rhio processes (8 MiB parts, blobs.parts_in_flight 4, --max-semi-space-size=${SEMI}); load average at start ${load0.toFixed(1)}\n\n` +
     `Target: rhio >= 0.7x the 4-in-flight multipart copy (stretch: >= rclone).\n\n` +
     `| S3 | measurement | rate | vs multipart | vs rclone | vs one request |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n\n${detail}\n${holderLine}`
   console.log(section)
