@@ -31,7 +31,7 @@ LABEL org.opencontainers.image.title="rhio" \
       org.opencontainers.image.description="Peer-to-peer replication of NATS JetStream subjects and S3 buckets between sites, signed by their authors" \
       org.opencontainers.image.licenses="MIT"
 ENV NODE_ENV=production \
-    NODE_OPTIONS="--enable-source-maps --max-semi-space-size=2" \
+    NODE_OPTIONS="--enable-source-maps --max-semi-space-size=8" \
     RHIO_LOG_FORMAT=json
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules

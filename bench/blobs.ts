@@ -62,8 +62,8 @@ const HOLDER_MIB = Number(arg('--holder-mib', '256'))
 const LINK_MBPS = Number(arg('--link-mbps', '160'))
 const PART = 8 * 2 ** 20
 const PROFILE = arg('--profile', '')
-/** V8 young generation semi-space of the rhio processes, MiB (the launcher's default is 2). */
-const SEMI = arg('--semi', '2')
+/** V8 young generation semi-space of the rhio processes, MiB (the launcher's default is 8). */
+const SEMI = arg('--semi', '8')
 const profileEnv = (kind: string, role: string): Record<string, string> => ({
   NODE_OPTIONS: `--max-semi-space-size=${SEMI}`,
   ...(PROFILE ? { RHIO_CPU_PROFILE: join(PROFILE, `${kind}-${role}.cpuprofile`) } : {}),

@@ -4,7 +4,7 @@
  * (bench/nats-sourcing.ts), all on real processes in the same run. Run by hand
  * when the machine is quiet:
  *
- *   node scripts/build.mjs && node dist/bench/messages.js [--quick] [--no-record] [--rate N]
+ *   node scripts/build.mjs && node dist/bench/messages.js [--quick] [--no-record] [--rate N] [--semi MiB]
  *
  * Topologies: rhio = per site its own nats-server and rhio process; A publishes
  * its stream `src`, B (and later a fresh C) subscribes into stream `dst`. NATS
@@ -68,6 +68,9 @@ const N_LIVE = QUICK ? 20_000 : 200_000
 const N_CATCHUP = QUICK ? 50_000 : 1_000_000
 const N_WARM = 2_000
 const LATENCY_RATE = Number(flag('--rate') ?? 1_000)
+/** V8 young generation semi-space of the rhio processes, MiB (the launcher's default is 8). */
+const SEMI = flag('--semi') ?? '8'
+const env = { NODE_OPTIONS: `--max-semi-space-size=${SEMI}` }
 const LATENCY_SECONDS = QUICK ? 3 : 15
 
 function flag(name: string): string | undefined {
@@ -130,8 +133,9 @@ async function main(): Promise<void> {
     log(`sink ceiling on B (${N_LIVE} messages)`)
     ceilings.push(await pipelined(b.nc, 'ceil.x', N_LIVE, 'ceil-1'))
 
-    const ra = await a.rhio({ config: rhioConfig('src') })
+    const ra = await a.rhio({ env, config: rhioConfig('src') })
     const rb = await b.rhio({
+      env,
       config: rhioConfig(undefined, { pk: ra.publicKey, stream: 'dst', node: await ra.asNode() }),
     })
     const rhio: Target = {
@@ -219,6 +223,7 @@ async function main(): Promise<void> {
     rhio.expected = inA
     const rhioCatch = await catchUp(rhio, async () => {
       rc = await c.rhio({
+        env,
         config: rhioConfig(undefined, { pk: ra.publicKey, stream: 'dst', node: await ra.asNode() }),
       })
     })
@@ -308,7 +313,7 @@ async function main(): Promise<void> {
       '',
       `## messages${QUICK ? ' (--quick)' : ''} — ${new Date().toISOString()}`,
       '',
-      `machine: ${cpu[0]?.model ?? '?'} x${cpu.length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${process.platform}/${process.arch}, Node ${process.version}; commit ${commit}${dirty ? ' (+local changes)' : ''}; load average at start ${loadAtStart.toFixed(1)}. rhio: nats-server + rhio process per site. NATS sourcing: hub and leaf nats-server (${natsVersion()}), JetStream domains a and b, \`dst\` sourcing \`src\` via $JS.a.API`,
+      `machine: ${cpu[0]?.model ?? '?'} x${cpu.length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${process.platform}/${process.arch}, Node ${process.version}; commit ${commit}${dirty ? ' (+local changes)' : ''}; load average at start ${loadAtStart.toFixed(1)}. rhio: nats-server + rhio process per site (--max-semi-space-size=${SEMI}). NATS sourcing: hub and leaf nats-server (${natsVersion()}), JetStream domains a and b, \`dst\` sourcing \`src\` via $JS.a.API`,
       '',
       table(
         [

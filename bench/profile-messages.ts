@@ -24,8 +24,8 @@ const arg = (name: string, fallback: string): string => {
   return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback
 }
 const N = Number(arg('--n', '200000'))
-/** V8 young generation semi-space of the rhio processes, MiB (the launcher's default is 2). */
-const SEMI = arg('--semi', '2')
+/** V8 young generation semi-space of the rhio processes, MiB (the launcher's default is 8). */
+const SEMI = arg('--semi', '8')
 const CATCH_UP = process.argv.includes('--catch-up')
 
 async function main(): Promise<void> {

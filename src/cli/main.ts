@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
+#!/usr/bin/env -S node --max-semi-space-size=8
 // The flag caps V8's young generation (default up to 48 MiB) so streaming
 // gigabytes of blobs stays within a 64 MiB memory budget (docs/OPERATIONS.md).
 // Entry point of the `rhio` command. The polyfill must load before libp2p.

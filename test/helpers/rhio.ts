@@ -34,7 +34,7 @@ function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
     if (v !== undefined && !RHIO_ENV.test(k)) env[k] = v
   }
   // as the `rhio` launcher and the image run it (see src/cli/main.ts)
-  return { ...env, RHIO_LOG_FORMAT: 'json', NODE_OPTIONS: '--max-semi-space-size=2', ...extra }
+  return { ...env, RHIO_LOG_FORMAT: 'json', NODE_OPTIONS: '--max-semi-space-size=8', ...extra }
 }
 
 export interface StartRhioOptions {
