@@ -164,6 +164,10 @@ function metricValue(text: string, series: string): number {
   return 0
 }
 
+/** The longest event-loop delay since the last scrape, ms (prom-client resets it per scrape). */
+const loopLagMs = async (r: RhioProcess): Promise<number> =>
+  metricValue(await r.metrics(), 'nodejs_eventloop_lag_max_seconds') * 1000
+
 const bytesIn = async (r: RhioProcess): Promise<number> =>
   metricValue(await r.metrics(), 'rhio_blob_bytes_total{direction="in"}')
 
@@ -222,6 +226,9 @@ interface KindResult {
     rssGrowth: number
     rss0: number
     latency: number[]
+    /** Longest event-loop delay seen in A and B during the transfer, ms (scraped every ~50 ms). */
+    lagA: number
+    lagB: number
   }
 }
 
@@ -300,10 +307,16 @@ async function runKind(kind: 'rgw' | 's3rver'): Promise<KindResult> {
       : messageLatencies(a, b, () => transferring)
     const cpuA0 = cpuSeconds(pidA)
     const cpuB0 = cpuSeconds(pidB)
+    await loopLagMs(ra)
+    await loopLagMs(rb)
     const t0 = await land(a, 'big.bin')
     let firstByte = 0
+    let lagA = 0
+    let lagB = 0
     for (;;) {
       rssMax = Math.max(rssMax, rssMiB(pidB))
+      lagA = Math.max(lagA, await loopLagMs(ra))
+      lagB = Math.max(lagB, await loopLagMs(rb))
       if (firstByte === 0 && (await bytesIn(rb)) > 0) firstByte = performance.now()
       if ((await b.meta('inbox', 'big.bin'))?.complete) break
       await sleep(50)
@@ -340,6 +353,8 @@ async function runKind(kind: 'rgw' | 's3rver'): Promise<KindResult> {
         rssGrowth: rssMax - rss0,
         rss0,
         latency: delays.sort((x, y) => x - y),
+        lagA,
+        lagB,
       },
     }
   } finally {
@@ -460,7 +475,7 @@ async function main(): Promise<void> {
         `- ${r.kind}: first verified byte at B ${secs(r.rhio.firstByteMs)} after landing (poll ${POLL_MS} ms; target <= poll + 1 s); ` +
         `CPU-s per GiB: A ${r.rhio.cpuA.toFixed(2)}, B ${r.rhio.cpuB.toFixed(2)} (target <= 2.5); ` +
         `B's RSS ${r.rhio.rss0.toFixed(0)} MiB idle, growth ${r.rhio.rssGrowth.toFixed(1)} MiB (target <= 64); ` +
-        `messages during the transfer: ${l.length}, p50 ${percentile(l, 50).toFixed(1)} ms, p99 ${percentile(l, 99).toFixed(1)} ms (target p99 <= 50)`
+        `messages during the transfer: ${l.length}, p50 ${percentile(l, 50).toFixed(1)} ms, p99 ${percentile(l, 99).toFixed(1)} ms (target p99 <= 50); longest event-loop delay during the transfer: A ${r.rhio.lagA.toFixed(0)} ms, B ${r.rhio.lagB.toFixed(0)} ms`
       )
     })
     .join('\n')
