@@ -11,6 +11,9 @@
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 
+/** Data a limited link lets wait before it stops reading, in ms of transmission time. */
+const PACED_BACKLOG_MS = 50
+
 export class TcpProxy implements AsyncDisposable {
   port = 0
   private readonly pairs = new Set<[Socket, Socket]>()
@@ -113,15 +116,17 @@ export class TcpProxy implements AsyncDisposable {
    */
   private pipe(from: Socket, to: Socket, direction: 'up' | 'down'): void {
     let queue = Promise.resolve()
+    let backlogged = false
     from.on('data', (chunk: Buffer) => {
       this.bytes += chunk.length
-      let delay = this.delayMs
       if (this.rate > 0) {
-        const now = performance.now()
-        const start = Math.max(now, this.freeAt[direction])
-        this.freeAt[direction] = start + (chunk.length / this.rate) * 1000
-        delay += this.freeAt[direction] - now
+        this.paced(from, to, direction, chunk, (p) => (queue = queue.then(p)), {
+          get: () => backlogged,
+          set: (v: boolean) => (backlogged = v),
+        })
+        return
       }
+      const delay = this.delayMs
       if (delay <= 0) {
         if (!to.write(chunk)) from.pause()
         return
@@ -138,8 +143,54 @@ export class TcpProxy implements AsyncDisposable {
           ),
       )
     })
-    to.on('drain', () => from.resume())
+    to.on('drain', () => {
+      if (!backlogged) from.resume()
+    })
     from.on('end', () => void queue.then(() => to.end()))
+  }
+
+  /**
+   * Under a limit each chunk leaves when the link is free again, in order, while
+   * reading goes on until PACED_BACKLOG_MS of data waits (waiting for each chunk
+   * before reading the next would leave the link idle between chunks, and the
+   * smaller the chunks the lower the rate: a link carrying one stream then ran at
+   * 40 % of its limit).
+   */
+  private paced(
+    from: Socket,
+    to: Socket,
+    direction: 'up' | 'down',
+    chunk: Buffer,
+    enqueue: (p: () => Promise<void>) => void,
+    backlogged: { get(): boolean; set(v: boolean): void },
+  ): void {
+    const now = performance.now()
+    const start = Math.max(now, this.freeAt[direction])
+    const done = start + (chunk.length / this.rate) * 1000
+    this.freeAt[direction] = done
+    if (done - now > PACED_BACKLOG_MS) {
+      backlogged.set(true)
+      from.pause()
+    }
+    enqueue(
+      () =>
+        new Promise<void>((resolve) =>
+          setTimeout(
+            () => {
+              if (!to.destroyed) to.write(chunk)
+              if (
+                backlogged.get() &&
+                this.freeAt[direction] - performance.now() <= PACED_BACKLOG_MS
+              ) {
+                backlogged.set(false)
+                if (!from.destroyed) from.resume()
+              }
+              resolve()
+            },
+            Math.max(0, done + this.delayMs - performance.now()),
+          ),
+        ),
+    )
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
