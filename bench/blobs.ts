@@ -18,7 +18,7 @@
  *
  *   node dist/bench/blobs.js [--mib 1024] [--s3 rgw,s3rver] [--poll-ms 1000]
  *     [--holders] [--holder-mib 256] [--link-mbps 160] [--no-record] [--profile DIR]
- *     [--no-messages] [--semi MiB] [--window-kib KiB]
+ *     [--no-messages] [--semi MiB] [--window-kib KiB] [--parts N]
  *
  * --profile DIR writes both rhio processes' CPU profiles (per S3 kind) there and
  * prints where their time went.
@@ -67,6 +67,8 @@ const SEMI = arg('--semi', '8')
 /** limits.stream_window_bytes of both rhio processes, KiB (rhio's default: 1024). */
 const WINDOW_KIB = Number(arg('--window-kib', '1024'))
 const limits = { stream_window_bytes: WINDOW_KIB * 1024 }
+/** blobs.parts_in_flight of the subscribing rhio (rhio's default: 4). */
+const PARTS = Number(arg('--parts', '4'))
 const profileEnv = (kind: string, role: string): Record<string, string> => ({
   NODE_OPTIONS: `--max-semi-space-size=${SEMI}`,
   ...(PROFILE ? { RHIO_CPU_PROFILE: join(PROFILE, `${kind}-${role}.cpuprofile`) } : {}),
@@ -285,6 +287,7 @@ async function runKind(kind: 'rgw' | 's3rver'): Promise<KindResult> {
       env: profileEnv(kind, 'subscriber'),
       config: {
         limits,
+        blobs: { parts_in_flight: PARTS },
         nodes: [await ra.asNode()],
         subscribe: {
           s3_buckets: [
@@ -412,7 +415,14 @@ async function runHolders(kind: 'rgw' | 's3rver'): Promise<HoldersResult> {
       return { ...node, endpoints: [proxy.endpoint] }
     }
     const fetch = async (site: BlobSite, nodes: Array<typeof nodeA>): Promise<number> => {
-      const r = await site.rhio({ config: { limits, nodes, subscribe: { s3_buckets: [sub] } } })
+      const r = await site.rhio({
+        config: {
+          limits,
+          blobs: { parts_in_flight: PARTS },
+          nodes,
+          subscribe: { s3_buckets: [sub] },
+        },
+      })
       let t0 = 0
       for (;;) {
         if (t0 === 0 && (await bytesIn(r)) > 0) t0 = performance.now()
@@ -487,7 +497,7 @@ async function main(): Promise<void> {
   const section =
     `\n## blobs — ${new Date().toISOString()}\n\n` +
     `machine: ${cpus().length}x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; commit ${commit}; ` +
-    `${MIB} MiB object; two S3 servers of the kind named (Ceph RGW 16.2 on bluestore, one cluster with a gateway per site; or two s3rvers), two rhio processes (8 MiB parts, blobs.parts_in_flight 4, stream window ${WINDOW_KIB} KiB, --max-semi-space-size=${SEMI}); load average at start ${load0.toFixed(1)}\n\n` +
+    `${MIB} MiB object; two S3 servers of the kind named (Ceph RGW 16.2 on bluestore, one cluster with a gateway per site; or two s3rvers), two rhio processes (8 MiB parts, blobs.parts_in_flight ${PARTS}, stream window ${WINDOW_KIB} KiB, --max-semi-space-size=${SEMI}); load average at start ${load0.toFixed(1)}\n\n` +
     `Target: rhio >= 0.7x the 4-in-flight multipart copy (stretch: >= rclone).\n\n` +
     `| S3 | measurement | rate | vs multipart | vs rclone | vs one request |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n\n${detail}\n${holderLine}`
   console.log(section)
