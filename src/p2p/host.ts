@@ -21,7 +21,7 @@ import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import { toHex } from '../core/codec.js'
 import type { RelayOptions } from './relay.js'
-import { grantCreditInSteps } from './yamux-window.js'
+import { grantCreditAtHalfWindow } from './yamux-window.js'
 
 export type TransportKind = 'tcp' | 'memory'
 
@@ -72,7 +72,7 @@ export function protocolId(networkId: Uint8Array, name: string): string {
 }
 
 export async function createHost(o: HostOptions): Promise<Libp2p> {
-  grantCreditInSteps()
+  grantCreditAtHalfWindow()
   const privateKey = await generateKeyPairFromSeed('Ed25519', o.seed)
   return createLibp2p({
     privateKey,
