@@ -103,7 +103,7 @@ test(
         `/health worst ${worstHealthMs.toFixed(0)} ms; RSS ${rssBefore.toFixed(1)} -> max ${rssMax.toFixed(1)} MiB`,
     )
     // Issue 14's targets, with the attackers on the same two cores as the three sites and
-    // this process. Eleven runs here on 2026-12-07 measured 1.19-1.77x and 113-425 ms. (With the
+    // this process. Twelve runs here on 2026-12-07 measured 1.19-1.79x and 113-497 ms. (With the
     // attackers in this process their work slowed the publisher: up to 2.07x; and before
     // yamux credit was granted at half window, /health reached 844 ms.)
     assert.ok(
