@@ -234,14 +234,23 @@ interface KindResult {
   }
 }
 
+/** The S3 servers of one workload: s3rvers, or gateways of a fresh Ceph cluster (bluestore). */
+async function servers(
+  kind: 'rgw' | 's3rver',
+  what: string,
+  deviceGiB: number,
+): Promise<{ cluster: CephCluster | undefined; factory: S3Factory }> {
+  if (kind !== 'rgw') return { cluster: undefined, factory: s3rverFactory }
+  log(`${what}: starting a Ceph cluster (bluestore)`)
+  const cluster = await CephCluster.start({
+    objectStore: 'bluestore',
+    deviceBytes: deviceGiB * 2 ** 30,
+  })
+  return { cluster, factory: rgwFactory(cluster) }
+}
+
 async function runKind(kind: 'rgw' | 's3rver'): Promise<KindResult> {
-  let cluster: CephCluster | undefined
-  let factory: S3Factory = s3rverFactory
-  if (kind === 'rgw') {
-    log('starting a Ceph cluster (bluestore)')
-    cluster = await CephCluster.start({ objectStore: 'bluestore', deviceBytes: 16 * 2 ** 30 })
-    factory = rgwFactory(cluster)
-  }
+  const { cluster, factory } = await servers(kind, kind, 16)
   const a = await BlobSite.start('a', ['staging', 'outbox'], factory)
   const b = await BlobSite.start('b', ['inbox'], factory)
   try {
@@ -381,13 +390,7 @@ interface HoldersResult {
 async function runHolders(kind: 'rgw' | 's3rver'): Promise<HoldersResult> {
   const size = HOLDER_MIB * 2 ** 20
   const rate = (LINK_MBPS * 1e6) / 8
-  let cluster: CephCluster | undefined
-  let factory: S3Factory = s3rverFactory
-  if (kind === 'rgw') {
-    log('holders: starting a Ceph cluster (bluestore)')
-    cluster = await CephCluster.start({ objectStore: 'bluestore', deviceBytes: 8 * 2 ** 30 })
-    factory = rgwFactory(cluster)
-  }
+  const { cluster, factory } = await servers(kind, 'holders', 8)
   const a = await BlobSite.start('a', ['outbox'], factory)
   const c = await BlobSite.start('c', ['inbox'], factory)
   const b1 = await BlobSite.start('b1', ['inbox'], factory)
