@@ -1,6 +1,7 @@
 #!/usr/bin/env -S node --max-semi-space-size=8
 // The flag caps V8's young generation (default up to 48 MiB) so streaming
-// gigabytes of blobs stays within a 64 MiB memory budget (docs/OPERATIONS.md).
+// gigabytes of blobs keeps memory bounded; 8 rather than 2 MiB, since a smaller
+// young generation let old-generation collections hold messages back (docs/OPERATIONS.md).
 // Entry point of the `rhio` command. The polyfill must load before libp2p.
 import '../util/polyfill.js'
 import { describeError } from '../errors/index.js'

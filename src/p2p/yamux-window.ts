@@ -7,8 +7,10 @@
  * the frames on the wire and every update costs an encryption, a socket write on this side
  * and a decryption on the other: in a CPU profile of a node flooded with small frames, 23 %
  * of its busy time went to these updates. Go's and Rust's yamux grant credit once half the
- * window is used (rust-yamux PR #109); this does the same. A sender is never blocked by
- * it: it runs dry only after a whole window, and the update goes out at half. Frames
+ * window is used (rust-yamux PR #109); this does the same. A sender runs dry only after a
+ * whole window, and the update goes out at half; on a throttled, buffering link one stream
+ * then moves ~15 % less (credit in 64 KiB steps avoided that but stalled relay circuits
+ * limited to 1 MiB; see docs/ARCHITECTURE.md). Frames
  * that must carry flags (SYN/ACK on a stream's first frames) and a resumed stream still go
  * through the library's own logic; growing the window over time is unchanged.
  *
@@ -41,9 +43,4 @@ export function grantCreditAtHalfWindow(): void {
     if (noFlags && s.recvWindow - s.recvWindowCapacity < s.recvWindow / 2) return
     original.call(this)
   }
-}
-
-/** Whether the patch is in place (for tests). */
-export function creditAtHalfWindow(): boolean {
-  return applied
 }
