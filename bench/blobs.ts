@@ -25,7 +25,7 @@
  */
 import { execFile, execSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { appendFileSync, readFileSync } from 'node:fs'
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
@@ -62,6 +62,7 @@ const HOLDER_MIB = Number(arg('--holder-mib', '256'))
 const LINK_MBPS = Number(arg('--link-mbps', '160'))
 const PART = 8 * 2 ** 20
 const PROFILE = arg('--profile', '')
+if (PROFILE) mkdirSync(PROFILE, { recursive: true })
 /** V8 young generation semi-space of the rhio processes, MiB (the launcher's default is 8). */
 const SEMI = arg('--semi', '8')
 /** limits.stream_window_bytes of both rhio processes, KiB (rhio's default: 1024). */
