@@ -2,6 +2,7 @@
  * Data access for the encoder: which byte spans a response reads, a reader that walks them in
  * order (one `readData` call per span), and fixed-size output chunks.
  */
+import { concatBytes } from '../util/bytes.js'
 import { CHUNK_LEN } from './blake3-core.js'
 import { BlobLocalDataError } from './errors.js'
 
@@ -152,35 +153,43 @@ export class GroupReader {
   }
 }
 
-/** Collects output into chunks of a fixed size. */
-export class ChunkedOutput {
+/**
+ * Collects output into pieces of at most `size` bytes, each a list of views of the written
+ * arrays (no copy): callers must not change an array after writing it.
+ */
+export class PieceOutput {
   readonly #size: number
-  #buf: Uint8Array
+  #views: Uint8Array[] = []
   #len = 0
-  readonly ready: Uint8Array[] = []
+  readonly ready: Uint8Array[][] = []
 
   constructor(size: number) {
     this.#size = size
-    this.#buf = new Uint8Array(size)
   }
 
   write(bytes: Uint8Array): void {
     let off = 0
     while (off < bytes.length) {
       const n = Math.min(this.#size - this.#len, bytes.length - off)
-      this.#buf.set(bytes.subarray(off, off + n), this.#len)
+      this.#views.push(n === bytes.length ? bytes : bytes.subarray(off, off + n))
       this.#len += n
       off += n
-      if (this.#len === this.#size) {
-        this.ready.push(this.#buf)
-        this.#buf = new Uint8Array(this.#size)
-        this.#len = 0
-      }
+      if (this.#len === this.#size) this.#cut()
     }
   }
 
   flush(): void {
-    if (this.#len > 0) this.ready.push(this.#buf.slice(0, this.#len))
+    if (this.#len > 0) this.#cut()
+  }
+
+  #cut(): void {
+    this.ready.push(this.#views)
+    this.#views = []
     this.#len = 0
   }
+}
+
+/** The bytes of a piece as one array (a copy unless the piece is a single view). */
+export function joinPiece(views: readonly Uint8Array[]): Uint8Array {
+  return views.length === 1 ? views[0]! : concatBytes(views)
 }

@@ -18,6 +18,7 @@ export {
   type ReadData,
   type ReadOutboard,
   encodeRanges,
+  encodeRangePieces,
 } from './encode.js'
 export {
   BlobHashParseError,

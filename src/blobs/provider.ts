@@ -1,9 +1,12 @@
 /**
  * Serving side of the blobs protocol: answers range requests for complete blobs in the index
  * from the object store (data by ranged GETs of whole spans, outboard from a paged LRU),
- * validating every byte against the blob hash before it leaves (encodeRanges). A location whose
- * data no longer matches its outboard is dropped from the index and reported, so the log side
- * re-imports it; the requester gets an error frame, never bad bytes.
+ * validating every byte against the blob hash before it leaves (encodeRangePieces); data read
+ * while the store reports the ETag the object had when it was hashed is sent without hashing it
+ * again (parents are still checked). A location whose data no longer matches its outboard is
+ * dropped from the index and reported, so the log side re-imports it; the requester gets an error
+ * frame, never bad bytes it knows of. Frames go out as lists of views of the data read (no copy
+ * before encryption).
  */
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import type { Logger } from 'pino'
@@ -12,7 +15,7 @@ import {
   type BlobHash,
   type ChunkRanges,
   decodeGetRequest,
-  encodeRanges,
+  encodeRangePieces,
   hashToBase32,
 } from '../bao/index.js'
 import { toHex } from '../core/codec.js'
@@ -34,7 +37,7 @@ import type { BlobMetrics, RequestResult } from './metrics.js'
 import { OutboardPages } from './outboard-pages.js'
 import type { BlobIndex, BlobLocation } from './types.js'
 import type { REMOTE_ERROR_CODES } from './wire.js'
-import { DATA_PER_FRAME, encodeDataFrame, encodeErrorFrame } from './wire.js'
+import { DATA_PER_FRAME, dataFrameParts, encodeErrorFrame } from './wire.js'
 
 export interface BlobProviderLimits {
   /** Requests served at once (`limits.max_blob_requests`); more get a "busy" error frame. */
@@ -224,33 +227,44 @@ export class BlobProvider {
     const { store, metrics } = this.#o
     let sent = 0
     const out = this.#track(peer, loc)
+    // the data is what was hashed while the store reports the ETag it had then
+    let trusted = false
     const readData = async function* (
       offset: number,
       length: number,
     ): AsyncGenerator<Uint8Array, void, undefined> {
+      trusted = false
       const r = await store.get(loc.bucket, loc.key, {
         start: offset,
         end: offset + length,
         signal,
       })
+      trusted = sameEtag(loc.etag, r.info.etag)
       try {
         yield* r.body as AsyncIterable<Uint8Array>
       } finally {
         r.body.destroy()
       }
     }
-    const source = { hash, size: loc.size, outboard: this.#pages.reader(hash, loc), readData }
+    const source = {
+      hash,
+      size: loc.size,
+      outboard: this.#pages.reader(hash, loc),
+      readData,
+      dataTrusted: () => trusted,
+    }
     try {
-      for await (const piece of encodeRanges(source, ranges, {
+      for await (const piece of encodeRangePieces(source, ranges, {
         signal,
         chunkSize: DATA_PER_FRAME,
       })) {
-        await framed.write(encodeDataFrame(piece), signal)
-        sent += piece.length
-        out.sent += piece.length
+        const [parts, length] = dataFrameParts(piece)
+        await framed.writeParts(parts, length, signal)
+        sent += length - 1
+        out.sent += length - 1
         out.lastAt = Date.now()
-        this.servedBytes += piece.length
-        metrics?.bytes.inc({ direction: 'out' }, piece.length)
+        this.servedBytes += length - 1
+        metrics?.bytes.inc({ direction: 'out' }, length - 1)
       }
       return 'ok'
     } catch (err) {
@@ -335,4 +349,15 @@ export class BlobProvider {
       // the requester is gone; nothing to tell
     }
   }
+}
+
+/** True when both ETags are known, meaningful and equal (an empty ETag says nothing). */
+function sameEtag(recorded: string | undefined, now: string | undefined): boolean {
+  return (
+    recorded !== undefined &&
+    now !== undefined &&
+    recorded !== '""' &&
+    recorded !== '' &&
+    recorded === now
+  )
 }

@@ -218,7 +218,7 @@ export class BucketPublisher {
       if (this.abort.signal.aborted) return
       const k = this.known.get(key)
       if (k && k.etag === info.etag && k.size === info.size) {
-        this.o.index.add(parseBlobHash(k.hash), { bucket, key, size: k.size })
+        this.o.index.add(parseBlobHash(k.hash), { bucket, key, size: k.size, etag: k.etag })
         continue
       }
       try {
@@ -253,7 +253,7 @@ export class BucketPublisher {
       const seq = await this.announce(key, info.etag, size, hashText)
       const old = this.known.get(key)
       if (old && old.hash !== hashText) this.o.index.remove(parseBlobHash(old.hash), bucket, key)
-      this.o.index.add(hash, { bucket, key, size })
+      this.o.index.add(hash, { bucket, key, size, etag: info.etag })
       this.imported++
       this.o.onImported?.(key)
       this.o.logger.info({ bucket, key, size, hash: hashText, seq }, 'imported')

@@ -294,7 +294,12 @@ export class BucketSubscriber implements LogConsumer {
         continue
       const hash = parseBlobHash(meta.hash)
       if (meta.complete) {
-        this.o.index.add(hash, { bucket: t.localBucket, key, size: meta.size })
+        this.o.index.add(hash, {
+          bucket: t.localBucket,
+          key,
+          size: meta.size,
+          ...(meta.etag !== undefined ? { etag: meta.etag } : {}),
+        })
       } else {
         await this.o.transfers.enqueue(
           this.job(t, key, hash, meta.size, meta.seq ?? 0, meta.signature ?? '0'.repeat(128)),

@@ -276,7 +276,12 @@ export class TransferManager {
       t.state = 'done'
       t.lastError = null
       this.#retire(t)
-      this.#o.index?.add(job.hash, { bucket: job.localBucket, key: job.key, size: job.size })
+      this.#o.index?.add(job.hash, {
+        bucket: job.localBucket,
+        key: job.key,
+        size: job.size,
+        etag,
+      })
       this.#o.metrics?.download('done', job.localBucket, job.remoteBucket)
       this.#o.logger.info(
         { bucket: job.localBucket, key: job.key, hash: hashToBase32(job.hash), size: job.size },

@@ -11,6 +11,11 @@ export interface BlobLocation {
   bucket: string
   key: string
   size: number
+  /**
+   * The object's ETag when its bytes were hashed (imported) or verified (downloaded). While the
+   * store reports this ETag, the provider sends the data without hashing it again.
+   */
+  etag?: string
 }
 
 /**

@@ -89,6 +89,21 @@ export function encodeDataFrame(bytes: Uint8Array): Uint8Array {
   return out
 }
 
+const DATA_TAG = new Uint8Array([FRAME_DATA])
+
+/**
+ * A data frame as a list: the tag, then `views` (1..DATA_PER_FRAME bytes in all, not copied).
+ * Returns the list and its length, for FramedStream.writeParts.
+ */
+export function dataFrameParts(views: readonly Uint8Array[]): [Uint8Array[], number] {
+  let n = 0
+  for (const v of views) n += v.length
+  if (n === 0 || n > DATA_PER_FRAME) {
+    throw new RangeError(`a data frame holds 1..${DATA_PER_FRAME} bytes, got ${n}`)
+  }
+  return [[DATA_TAG, ...views], n + 1]
+}
+
 export type ResponseFrame =
   { type: 'data'; bytes: Uint8Array } | { type: 'error'; code: RemoteErrorCode; message: string }
 

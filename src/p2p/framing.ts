@@ -256,19 +256,27 @@ export class FramedStream {
 
   /** Sends one frame, waiting while the muxer's buffer is full. */
   async write(frame: Uint8Array, signal?: AbortSignal): Promise<void> {
-    if (frame.length > this.maxWrite) {
+    await this.writeParts([frame], frame.length, signal)
+  }
+
+  /**
+   * Sends one frame made of `parts` (`length` bytes in all) without joining them: the muxer and
+   * the encryption take the list as it is. The parts must not change afterwards.
+   */
+  async writeParts(parts: Uint8Array[], length: number, signal?: AbortSignal): Promise<void> {
+    if (length > this.maxWrite) {
       throw new FrameError(
         'FRAME_OVERSIZED',
-        `refusing to send a frame of ${frame.length} bytes (limit ${this.maxWrite})`,
+        `refusing to send a frame of ${length} bytes (limit ${this.maxWrite})`,
         'oversized',
       )
     }
     if (this.stream.writeStatus !== 'writable') {
       throw new FrameError('STREAM_CLOSED', `stream is ${this.stream.writeStatus}`, 'closed')
     }
-    const prefix = lengthPrefix(frame.length)
-    this.bytesOut += prefix.length + frame.length
-    const ok = this.stream.send(new Uint8ArrayList(prefix, frame))
+    const prefix = lengthPrefix(length)
+    this.bytesOut += prefix.length + length
+    const ok = this.stream.send(new Uint8ArrayList(prefix, ...parts))
     if (!ok) await this.stream.onDrain(signal ? { signal } : {})
   }
 

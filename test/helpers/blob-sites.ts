@@ -117,7 +117,7 @@ export class BlobSite implements AsyncDisposable {
   /** Stores `data` as an imported blob (data, outboard, meta) and adds it to the index. */
   async publish(bucket: string, key: string, data: Uint8Array): Promise<BlobHash> {
     const { hash, outboard } = await computeOutboard([data])
-    await this.store.put(bucket, key, data)
+    const etag = await this.store.put(bucket, key, data)
     await this.store.put(bucket, outboardKey(key), outboard)
     const meta = encodeBaoMeta({
       hash: hashToBase32(hash),
@@ -127,7 +127,7 @@ export class BlobSite implements AsyncDisposable {
       remote_bucket_name: bucket,
     })
     await this.store.put(bucket, metaKey(key), meta, { contentType: META_CONTENT_TYPE })
-    this.index.add(hash, { bucket, key, size: data.length })
+    this.index.add(hash, { bucket, key, size: data.length, etag })
     return hash
   }
 

@@ -10,6 +10,7 @@ import {
   ChunkRanges,
   type DecodeEvent,
   U64_MAX,
+  encodeRangePieces,
   encodeRanges,
   jsBackend,
 } from '../../src/bao/index.js'
@@ -292,6 +293,77 @@ describe('validating encoder', () => {
       }),
       { numRuns: 40 },
     )
+  })
+
+  test('pieces are views of the data read, byte-equal to encodeRanges, at most 64 KiB each', async () => {
+    const reads: Uint8Array[] = []
+    const readData = async function* (offset: number, length: number): AsyncGenerator<Uint8Array> {
+      // pieces of two whole groups: no group straddles two reads, so none needs joining
+      for (let at = offset; at < offset + length; at += 32768) {
+        const piece = data.slice(at, Math.min(offset + length, at + 32768))
+        reads.push(piece)
+        yield piece
+      }
+    }
+    const src = { hash: ob.hash, size, outboard: ob.outboard, readData }
+    const pieceList: Uint8Array[][] = []
+    for await (const p of encodeRangePieces(src, ChunkRanges.all())) pieceList.push(p)
+    const good = await encodeToBuffer(data, ob, ChunkRanges.all(), 4)
+    assert.equal(hex(concat(pieceList.flat())), hex(good))
+    for (const p of pieceList.slice(0, -1)) {
+      assert.equal(
+        p.reduce((n, v) => n + v.length, 0),
+        65536,
+      )
+    }
+    // every data byte went out as a view of an array the reader yielded (no copy)
+    const buffers = new Set(reads.map((r) => r.buffer))
+    const dataViews = pieceList.flat().filter((v) => buffers.has(v.buffer as ArrayBuffer))
+    assert.equal(
+      dataViews.reduce((n, v) => n + v.length, 0),
+      size,
+    )
+  })
+
+  test('trusted data goes out without hashing; untrusted data is still checked', async () => {
+    const bad = data.slice()
+    bad[50_000]! ^= 0x01
+    const encode = async (trusted: boolean): Promise<{ out: Uint8Array; error: unknown }> => {
+      const src = {
+        hash: ob.hash,
+        size,
+        outboard: ob.outboard,
+        readData: memoryReader(bad),
+        dataTrusted: () => trusted,
+      }
+      const parts: Uint8Array[] = []
+      try {
+        for await (const p of encodeRanges(src, ChunkRanges.all())) parts.push(p)
+        return { out: concat(parts), error: undefined }
+      } catch (error) {
+        return { out: concat(parts), error }
+      }
+    }
+    const checked = await encode(false)
+    assert.equal((checked.error as { code?: string }).code, 'BLOB_LOCAL_CORRUPT')
+    // trusted: the changed byte is not looked at (the receiver's verification catches it)
+    const trusted = await encode(true)
+    assert.equal(trusted.error, undefined)
+    assert.equal(trusted.out.length, (await encodeToBuffer(data, ob, ChunkRanges.all(), 4)).length)
+    // parents are checked even when the data is trusted
+    const badOutboard = ob.outboard.slice()
+    badOutboard[10]! ^= 0x01
+    const src = {
+      hash: ob.hash,
+      size,
+      outboard: badOutboard,
+      readData: memoryReader(data),
+      dataTrusted: () => true,
+    }
+    const err = await (async () => {
+      for await (const _ of encodeRanges(src, ChunkRanges.all()));
+    })().catch((e: unknown) => e)
+    assert.equal((err as { reason?: string }).reason, 'outboard-mismatch')
   })
 
   test('short outboard, short and long data are typed errors', async () => {
