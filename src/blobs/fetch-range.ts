@@ -20,7 +20,8 @@ import { peerIdFromRhioKey } from '../p2p/host.js'
 import { openStream } from '../p2p/streams.js'
 import { withDeadline } from '../util/abort.js'
 import { BLOB_FRAME_BYTES, RESPONSE_HIGH_WATER_BYTES, STREAM_INACTIVITY_MS } from './constants.js'
-import { BlobBadResponseError, BlobRemoteError, decodeResponseFrame } from './wire.js'
+import { concatBytes } from '../util/bytes.js'
+import { BlobBadResponseError, BlobRemoteError, FRAME_DATA, decodeResponseFrame } from './wire.js'
 
 export const GROUP_BYTES = 16 * 1024
 const CHUNK_BYTES = 1024
@@ -123,15 +124,21 @@ export class RangeFetch {
     let filled = 0
     try {
       while (!decoder.done) {
-        const frame = await framed.read(signal)
-        if (frame === undefined) {
+        // a frame's pieces go to the decoder as they are: only a node spanning two is joined
+        const parts = await framed.readParts(signal)
+        if (parts === undefined) {
           decoder.end() // throws 'truncated'
           break
         }
-        const f = decodeResponseFrame(frame)
-        if (f === undefined) throw new BlobBadResponseError(peer, 'malformed', 'unknown frame')
-        if (f.type === 'error') throw new BlobRemoteError(f.code, peer, f.message)
-        decoder.push(f.bytes)
+        if (parts[0]?.[0] === FRAME_DATA && (parts[0].length > 1 || parts.length > 1)) {
+          decoder.push(parts[0].subarray(1))
+          for (let i = 1; i < parts.length; i++) decoder.push(parts[i]!)
+        } else {
+          const f = decodeResponseFrame(concatBytes(parts))
+          if (f === undefined) throw new BlobBadResponseError(peer, 'malformed', 'unknown frame')
+          if (f.type === 'error') throw new BlobRemoteError(f.code, peer, f.message)
+          decoder.push(f.bytes)
+        }
         for (let ev = decoder.next(); ev !== undefined; ev = decoder.next()) {
           if (ev.type === 'size') {
             if (ev.size !== size) {

@@ -67,7 +67,8 @@ export class FramedStream {
   private readonly maxWrite: number
   private readonly highWater: number
   private readonly buffer = new Uint8ArrayList()
-  private readonly queue: Uint8Array[] = []
+  /** Decoded frames, as views of the bytes received (joined only when read whole). */
+  private readonly queue: Uint8ArrayList[] = []
   private queuedBytes = 0
   /** read() waiting for a frame or the end. */
   private readonly readers = new WaitQueue<null>()
@@ -209,10 +210,10 @@ export class FramedStream {
         )
       }
       if (this.buffer.byteLength < i + len) return
-      const frame = this.buffer.subarray(i, i + len)
+      const frame = this.buffer.sublist(i, i + len)
       this.buffer.consume(i + len)
       this.queue.push(frame)
-      this.queuedBytes += frame.length
+      this.queuedBytes += frame.byteLength
     }
   }
 
@@ -237,10 +238,23 @@ export class FramedStream {
 
   /** Next frame, or undefined when the remote closed cleanly. Throws on error. */
   async read(signal?: AbortSignal): Promise<Uint8Array | undefined> {
+    return (await this.next(signal))?.subarray()
+  }
+
+  /**
+   * Next frame as the pieces it arrived in (views, not joined: a large frame usually spans
+   * several decrypted messages), or undefined when the remote closed cleanly. Throws on error.
+   */
+  async readParts(signal?: AbortSignal): Promise<Uint8Array[] | undefined> {
+    const f = await this.next(signal)
+    return f === undefined ? undefined : [...f]
+  }
+
+  private async next(signal?: AbortSignal): Promise<Uint8ArrayList | undefined> {
     for (;;) {
       const f = this.queue.shift()
       if (f) {
-        this.queuedBytes -= f.length
+        this.queuedBytes -= f.byteLength
         if (this.paused && this.queuedBytes < this.highWater / 2) {
           this.paused = false
           if (this.stream.readStatus === 'paused') this.stream.resume()

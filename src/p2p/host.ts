@@ -21,6 +21,7 @@ import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import { toHex } from '../core/codec.js'
 import type { RelayOptions } from './relay.js'
+import { coalesceSocketWrites } from './socket-writes.js'
 import { grantCreditAtHalfWindow } from './yamux-window.js'
 
 export type TransportKind = 'tcp' | 'memory'
@@ -73,6 +74,7 @@ export function protocolId(networkId: Uint8Array, name: string): string {
 
 export async function createHost(o: HostOptions): Promise<Libp2p> {
   grantCreditAtHalfWindow()
+  coalesceSocketWrites()
   const privateKey = await generateKeyPairFromSeed('Ed25519', o.seed)
   return createLibp2p({
     privateKey,

@@ -29,3 +29,13 @@ export function captureLogs(logLevel?: string): CapturedLogs {
         .map((l) => String(l.msg)),
   }
 }
+
+const quiet = (): void => {}
+
+/** A libp2p component logger that says nothing (for library classes built directly in tests). */
+export const silentComponentLog = Object.assign(quiet, {
+  error: quiet,
+  trace: quiet,
+  enabled: false,
+  newScope: (): unknown => silentComponentLog,
+})

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test'
 import { StreamState, YamuxStream } from '@libp2p/yamux/stream'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { grantCreditAtHalfWindow } from '../../src/p2p/yamux-window.js'
+import { silentComponentLog } from '../helpers/logs.js'
 
 const DATA = 0
 const WINDOW_UPDATE = 1
@@ -16,13 +17,7 @@ interface SentFrame {
   length: number
 }
 
-const quiet = (): void => {}
-const log = Object.assign(quiet, {
-  error: quiet,
-  trace: quiet,
-  enabled: false,
-  newScope: () => log,
-}) as unknown as ConstructorParameters<typeof YamuxStream>[0]['log']
+const log = silentComponentLog as unknown as ConstructorParameters<typeof YamuxStream>[0]['log']
 
 /** A yamux stream whose frames are recorded instead of sent. */
 function stream(state: StreamState): { s: YamuxStream; sent: SentFrame[] } {
