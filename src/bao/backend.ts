@@ -27,6 +27,12 @@ export interface Blake3Backend {
     out: Uint8Array,
     outOffset: number,
   ): number
+  /**
+   * BLAKE3 hash of the concatenation of `parts` (`total` bytes), without joining them first;
+   * undefined when the backend cannot (then join and use subtreeCv). For many small inputs,
+   * where a joined copy would be an allocation per hash.
+   */
+  hashParts?(parts: readonly Uint8Array[], total: number): Uint8Array | undefined
   /** Parent chaining value of `pair[pairOffset..+64]` (left CV ‖ right CV), to `out[outOffset..]`. */
   parentCv(
     pair: Uint8Array,

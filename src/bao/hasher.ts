@@ -5,6 +5,7 @@
 import type { Blake3Backend } from './backend.js'
 import { CHUNK_LEN } from './blake3-core.js'
 import { defaultBlake3Backend } from './wasm-backend.js'
+import { concatBytes } from '../util/bytes.js'
 
 /** Bytes hashed per backend call: a power-of-two number of chunks. */
 const BATCH = 64 * CHUNK_LEN
@@ -83,6 +84,21 @@ export class Blake3Hasher {
     }
     this.#depth++
   }
+}
+
+/** BLAKE3 hash (32 bytes) of the concatenation of `parts`. */
+export function blake3Parts(parts: readonly Uint8Array[], opts: HasherOptions = {}): Uint8Array {
+  const backend = opts.backend ?? defaultBlake3Backend()
+  let total = 0
+  for (const p of parts) total += p.length
+  if (total <= BATCH) {
+    const direct = backend.hashParts?.(parts, total)
+    if (direct !== undefined) return direct
+    return backend.subtreeCv(concatBytes(parts), 0, true)
+  }
+  const h = new Blake3Hasher({ backend })
+  for (const p of parts) h.update(p)
+  return h.digest()
 }
 
 /** BLAKE3 hash (32 bytes) of `data`. */

@@ -36,7 +36,7 @@ export {
   hashToHex,
   parseBlobHash,
 } from './hash-text.js'
-export { Blake3Hasher, type HasherOptions, blake3 } from './hasher.js'
+export { Blake3Hasher, type HasherOptions, blake3, blake3Parts } from './hasher.js'
 export {
   type ComputeOutboardOptions,
   OutboardBuilder,

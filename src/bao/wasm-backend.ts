@@ -61,6 +61,17 @@ class WasmBackend implements Blake3Backend {
     return out
   }
 
+  hashParts(parts: readonly Uint8Array[], total: number): Uint8Array | undefined {
+    if (total > this.#cap) return undefined
+    let at = this.#in
+    for (const p of parts) {
+      this.#mem.set(p, at)
+      at += p.length
+    }
+    this.#x.subtreeCv(total, 0, 1)
+    return this.#mem.slice(this.#out, this.#out + OUT_LEN)
+  }
+
   groupCvs(
     data: Uint8Array,
     startChunk: number,

@@ -7,6 +7,7 @@ import {
   type Blake3Backend,
   Blake3Hasher,
   blake3,
+  blake3Parts,
   blake3Xof,
   createBlake3Backend,
   jsBackend,
@@ -77,6 +78,29 @@ describe('Blake3Hasher', () => {
         },
       ),
       { numRuns: 25 },
+    )
+  })
+
+  test('blake3Parts hashes the concatenation of its parts, on both backends and past 16 KiB', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 9000 }), { minLength: 0, maxLength: 6 }),
+        fc.nat(),
+        (sizes, seed) => {
+          const parts = sizes.map((n, i) => noise(n, seed + i))
+          const whole = new Uint8Array(sizes.reduce((a, n) => a + n, 0))
+          let at = 0
+          for (const p of parts) {
+            whole.set(p, at)
+            at += p.length
+          }
+          const expected = hex(blake3(whole, { backend: jsBackend }))
+          for (const [, backend] of backends) {
+            assert.equal(hex(blake3Parts(parts, { backend })), expected)
+          }
+        },
+      ),
+      { numRuns: 60 },
     )
   })
 
