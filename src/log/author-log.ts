@@ -3,9 +3,12 @@
  * into batches, signed once per batch and appended to the log's frame store,
  * from where sessions push them to subscribers.
  *
- * Batching adapts to load without a timer: appends made in the same tick are
- * signed together when the tick ends, so a lone message leaves at once and a
- * burst costs one signature per up to `maxBatchEntries` entries.
+ * Batching adapts to load: appends made in the same tick are signed together
+ * when the tick ends, so a lone message leaves at once. Under load (the last
+ * batch held at least LOAD_BATCH_ENTRIES entries) the next batch is cut no
+ * sooner than LOAD_INTERVAL_MS after the last one, so a burst costs one
+ * signature (and one verification at every subscriber) per up to
+ * `maxBatchEntries` entries instead of one per event-loop turn.
  */
 import { signBatch, type Signer } from '../core/batch.js'
 import { entrySize, type Entry } from '../core/entry.js'
@@ -25,6 +28,11 @@ export interface AuthorLogOptions {
   onBatch?: () => void
 }
 
+/** A batch at least this large means the log is under load. */
+export const LOAD_BATCH_ENTRIES = 16
+/** Under load, batches are cut at most this often. */
+export const LOAD_INTERVAL_MS = 4
+
 export class EntryTooLargeError extends RhioError {
   constructor(size: number, limit: number) {
     super('ENTRY_TOO_LARGE', `entry of ${size} bytes exceeds limits.max_entry_bytes (${limit})`)
@@ -40,6 +48,9 @@ export class AuthorLog {
   private scheduled = false
   private flushing: Promise<void> = Promise.resolve()
   private failure: unknown
+  /** When the last flush began (ms, performance.now()) and how many entries it signed. */
+  private lastFlushAt = 0
+  private lastFlushEntries = 0
   /** Batches signed so far (for metrics). */
   batchesSigned = 0
 
@@ -99,30 +110,42 @@ export class AuthorLog {
   private schedule(): void {
     if (this.scheduled) return
     this.scheduled = true
-    setImmediate(() => {
+    const run = (): void => {
       this.scheduled = false
       this.flushing = this.flushing
         .then(() => this.flush())
         .catch((err: unknown) => {
           this.failure = err
         })
-    })
+    }
+    const wait =
+      this.lastFlushEntries >= LOAD_BATCH_ENTRIES
+        ? this.lastFlushAt + LOAD_INTERVAL_MS - performance.now()
+        : 0
+    if (wait > 0) setTimeout(run, wait)
+    else setImmediate(run)
   }
 
   private async flush(): Promise<void> {
+    this.lastFlushAt = performance.now()
+    this.lastFlushEntries = this.pending.length
+    // Entries appended while this flush runs wait for the flush they scheduled
+    // (so batching under load is not undone by picking them up at once).
+    let remaining = this.pending.length
     // Everything this log covers is signed, including sequence numbers without
     // entries (skipped source messages): a coverage-only batch (count 0), or the
     // last batch of the flush extended to cover them. Subscribers never have
     // to trust an unsigned claim that nothing lies in a range.
-    while (this.pending.length > 0 || this.advanceTo > this.o.store.head) {
+    while (remaining > 0 || (this.pending.length === 0 && this.advanceTo > this.o.store.head)) {
       let n = 0
       let bytes = 0
-      while (n < this.pending.length && n < this.o.maxBatchEntries) {
+      while (n < remaining && n < this.o.maxBatchEntries) {
         bytes += encodedSize(this.pending[n]!)
         n++
         if (bytes >= this.o.maxBatchBytes) break
       }
       const entries = this.pending.splice(0, n)
+      remaining -= n
       this.pendingBytes -= bytes
       const lastEntry = entries[entries.length - 1]?.seq ?? 0
       const lastSeq = this.pending.length === 0 ? Math.max(lastEntry, this.advanceTo) : lastEntry
