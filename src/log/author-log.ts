@@ -24,6 +24,8 @@ export interface AuthorLogOptions {
   /** Soft cap on the encoded entry bytes of one batch. */
   maxBatchBytes: number
   maxEntryBytes: number
+  /** Under load, batches are cut at most this often (default LOAD_INTERVAL_MS). */
+  loadIntervalMs?: number
   /** Called after each signed batch is stored (metrics). */
   onBatch?: () => void
 }
@@ -120,7 +122,7 @@ export class AuthorLog {
     }
     const wait =
       this.lastFlushEntries >= LOAD_BATCH_ENTRIES
-        ? this.lastFlushAt + LOAD_INTERVAL_MS - performance.now()
+        ? this.lastFlushAt + (this.o.loadIntervalMs ?? LOAD_INTERVAL_MS) - performance.now()
         : 0
     if (wait > 0) setTimeout(run, wait)
     else setImmediate(run)
