@@ -30,8 +30,6 @@ interface SocketConnection {
 }
 
 let applied = false
-/** The TCP connection's own sendData, for small sends. */
-let original: SocketConnection['sendData'] | undefined
 
 /** Patches TCP connections to write each outgoing list at once (idempotent). */
 export function coalesceSocketWrites(): void {
@@ -45,23 +43,25 @@ export function coalesceSocketWrites(): void {
       const own = Object.getPrototypeOf(this) as SocketConnection
       if (!patched.has(own)) {
         patched.add(own)
-        original ??= own.sendData
-        own.sendData = sendCorked
+        own.sendData = corked(own.sendData)
       }
     }
     return sendQueue.call(this)
   }
 }
 
-function sendCorked(this: SocketConnection, data: Uint8ArrayList): SendResult {
-  const socket = this.socket as Socket
-  // small sends (control traffic) keep the library's own path and timing
-  if (data.byteLength < socket.writableHighWaterMark) return original!.call(this, data)
-  socket.cork()
-  for (const buf of data) socket.write(buf)
-  socket.uncork()
-  return {
-    sentBytes: data.byteLength,
-    canSendMore: socket.writableLength < socket.writableHighWaterMark,
+/** `original` (the class's own sendData) for small sends; one corked writev for larger ones. */
+function corked(original: SocketConnection['sendData']): SocketConnection['sendData'] {
+  return function sendCorked(this: SocketConnection, data: Uint8ArrayList): SendResult {
+    const socket = this.socket as Socket
+    // small sends (control traffic) keep the library's own path and timing
+    if (data.byteLength < socket.writableHighWaterMark) return original.call(this, data)
+    socket.cork()
+    for (const buf of data) socket.write(buf)
+    socket.uncork()
+    return {
+      sentBytes: data.byteLength,
+      canSendMore: socket.writableLength < socket.writableHighWaterMark,
+    }
   }
 }

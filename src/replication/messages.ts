@@ -45,8 +45,8 @@ export class BoundedLabels {
  * message_receive_total by subject for one source: the labelled child of each
  * subject is looked up once (prom-client hashes the labels on every inc()
  * otherwise: a measurable share of the per-message cost), and counts are added
- * to prom-client once per event-loop turn (a microtask, so a scrape never
- * misses one) rather than once per message.
+ * to prom-client in a microtask after the code that counted them (once per
+ * delivery rather than once per message; a scrape never misses one).
  */
 class SubjectCounter {
   private readonly labels = new BoundedLabels(MAX_SUBJECT_LABELS)
